@@ -1,0 +1,21 @@
+"""Command-line interface. Each command module registers its commands on the shared app.
+
+Commands are thin: parse options, build Settings, call one library function, print.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from patrol.cli.app import app
+
+# One module per domain; each registers its commands on ``app`` when imported.
+COMMAND_MODULES: tuple[str, ...] = (
+)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name)
+
+
+def main() -> None:
+    app()

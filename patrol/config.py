@@ -1,0 +1,184 @@
+"""Settings: one frozen tree of dataclasses, loaded from a TOML file plus CLI overrides.
+
+Each stage reads only its own section. Defaults live here (so the package works with no file);
+``configs/default.toml`` repeats them as documentation and a starting point for edits. Unknown keys
+and wrong types are a ConfigError naming the key, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from patrol.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class GeoSettings:
+    max_range_m: float = 500.0  # oblique footprints are clipped at this ground distance
+    ground_elevation_m: float | None = None  # absolute; None = flat ground at take-off height
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    video_interval_s: float = 1.0  # sample one frame per interval from videos
+    workers: int = 0  # 0 = os.cpu_count()
+
+
+@dataclass(frozen=True)
+class DetectSettings:
+    backend: str = "onnx"
+    model: str = ""  # empty = the bundled model in models/
+    confidence: float = 0.5
+    iou: float = 0.5
+    tile_px: int = 640
+    overlap_px: int = 128
+    use_zones_roi: bool = True
+
+
+@dataclass(frozen=True)
+class FindingsSettings:
+    merge_radius_m: dict[str, float] = field(
+        default_factory=lambda: {
+            "vehicle": 2.5,
+            "vendor_stall": 3.0,
+            "road_damage": 2.0,
+            "garbage": 2.0,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    """detector class -> zone kind -> violation category ("*" = anywhere, used with no zones)."""
+
+    rules: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {
+            "vehicle": {"no_parking": "illegal_parking", "sidewalk": "illegal_parking"},
+            "vendor_stall": {"no_vending": "street_vending", "*": "street_vending"},
+            "road_damage": {"road": "road_damage", "*": "road_damage"},
+            "garbage": {"*": "exposed_garbage"},
+        }
+    )
+
+
+@dataclass(frozen=True)
+class CasesSettings:
+    match_radius_m: float = 5.0
+    overdue_days: int = 2
+    max_verify_gsd_m: float = 0.05  # a spot is "covered well" only at this GSD or finer
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    margin_m: float = 10.0
+    change_threshold: float = 0.25
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    url: str = "patrol.db"  # SQLite file path, or sqlite:///path, or postgresql://...
+
+
+@dataclass(frozen=True)
+class Settings:
+    geo: GeoSettings = field(default_factory=GeoSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    detect: DetectSettings = field(default_factory=DetectSettings)
+    findings: FindingsSettings = field(default_factory=FindingsSettings)
+    rules: RulesSettings = field(default_factory=RulesSettings)
+    cases: CasesSettings = field(default_factory=CasesSettings)
+    verify: VerifySettings = field(default_factory=VerifySettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {type(value).__name__}")
+        return _build(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
+    if origin is dict:
+        _, vt = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {type(value).__name__}")
+        return {str(k): _coerce(v, vt, f"{where}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; expected one of {', '.join(sorted(names))}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def settings_from_dict(data: dict[str, Any], base: Settings | None = None) -> Settings:
+    """Build Settings from a nested dict (TOML layout), on top of ``base`` (defaults if None)."""
+    base = base or Settings()
+    merged: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        section = dataclasses.asdict(getattr(base, f.name))
+        override = data.get(f.name, {})
+        if not isinstance(override, dict):
+            raise ConfigError(f"{f.name}: expected a table, got {type(override).__name__}")
+        section.update(override)
+        merged[f.name] = section
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(Settings)})
+    if unknown:
+        raise ConfigError(f"unknown section(s) {', '.join(unknown)}")
+    return _build(Settings, merged, "")
+
+
+def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load Settings from a TOML file (None = defaults) and apply nested ``overrides``."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise ConfigError(f"{p}: config file not found") from e
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{p}: not valid TOML: {e}") from e
+    settings = settings_from_dict(data)
+    if overrides:
+        settings = settings_from_dict(overrides, base=settings)
+    return settings

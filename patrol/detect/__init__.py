@@ -1,0 +1,1 @@
+"""Object detection: the Detector protocol, tiling, and backends (ONNX Runtime default)."""

@@ -1,0 +1,1 @@
+"""Geometry: WGS84 <-> local metric frames, the camera model, frame footprints."""

@@ -1,0 +1,1 @@
+"""Reports for reviewers (HTML) and exports for other systems (GeoJSON, KML, CSV, Open311)."""

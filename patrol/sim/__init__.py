@@ -1,0 +1,1 @@
+"""Synthetic city and patrol flights with exact ground truth."""

@@ -1,0 +1,1 @@
+"""Storage: schema, named migrations and repository functions (SQLite default)."""

@@ -1,0 +1,1 @@
+"""Detector training: dataset building, ultralytics training, ONNX export, model card."""

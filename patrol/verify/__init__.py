@@ -1,0 +1,1 @@
+"""Before/after verification of cases: registration, comparison, evidence images."""

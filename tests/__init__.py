@@ -1,0 +1,1 @@
+"""patrol tests (mirror the package layout)."""

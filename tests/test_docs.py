@@ -1,0 +1,39 @@
+"""Docs can't drift: every CLI command has help text and a section in the README."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import typer.main
+
+from patrol.cli import app
+from tests.conftest import REPO
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    out = []
+    for name, cmd in sorted(group.commands.items()):
+        full = f"{prefix}{name}"
+        out.append((full, cmd))
+        if isinstance(cmd, click.Group):
+            out.extend(_commands(cmd, full + " "))
+    return out
+
+
+COMMANDS = _commands(typer.main.get_command(app))
+
+
+def test_there_are_commands() -> None:
+    assert len(COMMANDS) >= 1
+
+
+def test_every_command_has_help() -> None:
+    missing = [name for name, cmd in COMMANDS if not (cmd.help or "").strip()]
+    assert missing == [], f"commands without help text: {missing}"
+
+
+def test_every_command_is_in_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [name for name, _ in COMMANDS if not re.search(rf"`patrol {re.escape(name)}\b", readme)]
+    assert missing == [], f"commands missing from README.md: {missing}"
