@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import re
 
-import click
 import typer.main
 
 from patrol.cli import app
 from tests.conftest import REPO
 
 
-def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+def _commands(group, prefix: str = "") -> list[tuple[str, object]]:
     out = []
     for name, cmd in sorted(group.commands.items()):
         full = f"{prefix}{name}"
         out.append((full, cmd))
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):
             out.extend(_commands(cmd, full + " "))
     return out
 
