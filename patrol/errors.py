@@ -63,5 +63,19 @@ class StoreError(PatrolError):
     """The database cannot be opened, migrated or written."""
 
 
+class CaseError(PatrolError):
+    """A case operation is not allowed (unknown case, invalid status change)."""
+
+
+class InvalidTransition(CaseError):
+    """A case cannot move from its status to the requested one; the message lists what is allowed."""
+
+    def __init__(self, case_id: int, from_status: str, to_status: str, message: str) -> None:
+        self.case_id = case_id
+        self.from_status = from_status
+        self.to_status = to_status
+        super().__init__(message)
+
+
 class VerifyError(PatrolError):
     """A before/after verification cannot be carried out."""
