@@ -36,9 +36,13 @@ class DetectSettings:
     model: str = ""  # empty = the bundled model in models/
     confidence: float = 0.5
     iou: float = 0.5
-    tile_px: int = 640
-    overlap_px: int = 128
+    tile_px: int = 0  # 0 = the model's input size (native-resolution tiles)
+    overlap_px: int = 64
     use_zones_roi: bool = True
+    ios: float = 0.7  # drop a box lying more than this fraction inside a higher-scoring one (tile fragments)
+    roi_margin_m: float = 3.0  # zones are grown by this much before choosing tiles (objects on the edge)
+    class_scales: dict[str, float] = field(default_factory=dict)  # e.g. {vehicle = 0.5}: downscaled pass
+    threads: int = 0  # ONNX Runtime intra-op threads; 0 = the cores this process may use
 
 
 @dataclass(frozen=True)
