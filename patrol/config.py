@@ -55,6 +55,20 @@ class FindingsSettings:
             "garbage": 2.0,
         }
     )
+    # Typical height of each class above the ground: an upright object leans away from the camera
+    # in the image (relief), so its ground contact is nearer the camera than the box centre.
+    object_height_m: dict[str, float] = field(
+        default_factory=lambda: {
+            "vehicle": 1.5,
+            "vendor_stall": 2.0,
+            "road_damage": 0.0,
+            "garbage": 0.3,
+        }
+    )
+    position_sigma_m: float = 1.0  # GNSS horizontal error of the camera (shared by a flight's frames)
+    angle_sigma_deg: float = 1.0  # gimbal yaw/pitch error
+    altitude_sigma_m: float = 0.5  # relative-altitude error
+    box_sigma_frac: float = 0.1  # box localisation error, fraction of the box size
 
 
 @dataclass(frozen=True)
