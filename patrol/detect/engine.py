@@ -1,0 +1,279 @@
+"""Tiled detection of one frame: ROI tiles -> detector per tile -> cross-tile merge.
+
+``detect_frame(image_bgr, detector, plan, roi_polygons_px)`` is the core every stage calls (the
+pipeline, ``patrol detect``, ``patrol eval``, verification); the helpers around it read images, project
+zones into a frame (ROI) and put detections on the ground for the CLI.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from patrol.config import DetectSettings, Settings
+from patrol.detect.base import CLASSES, Detection, Detector
+from patrol.detect.tiling import (
+    TilePlan,
+    clip_detections,
+    merge_detections,
+    scale_passes,
+    scale_polygons,
+    select_tiles,
+    shift_detections,
+    tile_grid,
+)
+from patrol.errors import BadImage, GeometryError, InputError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+ROI_ZONE_KINDS = ("no_parking", "no_vending", "road", "sidewalk")  # grid cells cover the whole city
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode an image file to BGR uint8 (H, W, 3). EXIF orientation is NOT applied, so pixel
+    coordinates match the camera model (which uses the stored pixel grid). BadImage on failure.
+    """
+    p = Path(path)
+    try:
+        data = np.fromfile(str(p), dtype=np.uint8)
+    except OSError as e:
+        raise BadImage(p, f"cannot read: {e.strerror or e}") from e
+    if data.size == 0:
+        raise BadImage(p, "empty file")
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if img is None or img.size == 0:
+        raise BadImage(p, "not a decodable image")
+    return img
+
+
+def plan_from_settings(settings: DetectSettings, detector: Any) -> TilePlan:
+    """TilePlan from the detect settings; tile_px 0 = the detector's input size (native pixels)."""
+    tile = settings.tile_px or int(getattr(detector, "input_wh", (640, 640))[0])
+    overlap = min(settings.overlap_px, tile - 1)
+    classes = tuple(getattr(detector, "class_names", ()) or CLASSES)
+    return TilePlan(tile, overlap, settings.iou, settings.ios, scale_passes(settings.class_scales, classes))
+
+
+@dataclass(frozen=True)
+class TiledResult:
+    """Detections of one frame (native pixels) and how many tiles ran out of how many."""
+
+    detections: tuple[Detection, ...]
+    tiles_total: int
+    tiles_run: int
+
+
+def run_tiles(
+    image_bgr: np.ndarray,
+    detector: Detector,
+    plan: TilePlan,
+    roi_polygons_px: Sequence[Any] | None = None,
+) -> TiledResult:
+    """Run ``detector`` on the plan's tiles of the frame and merge across tiles.
+
+    ``roi_polygons_px``: zones projected into the frame (native pixels); only tiles touching one run.
+    None = no zones: every tile runs. Each ScalePass resizes the frame, tiles it, and keeps only its
+    classes; boxes come back in native pixels.
+    """
+    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+        raise ValueError(f"expected a BGR image HxWx3, got shape {image_bgr.shape}")
+    h, w = image_bgr.shape[:2]
+    found: list[Detection] = []
+    total = run = 0
+    for sp in plan.passes:
+        if sp.scale == 1.0:
+            img = image_bgr
+        else:
+            size = (max(1, round(w * sp.scale)), max(1, round(h * sp.scale)))
+            img = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
+        sx = img.shape[1] / w  # the exact scale after rounding
+        tiles = tile_grid((img.shape[1], img.shape[0]), plan.tile_px, plan.overlap_px)
+        chosen = select_tiles(tiles, scale_polygons(roi_polygons_px, sx))
+        total += len(tiles)
+        run += len(chosen)
+        keep = set(sp.classes) if sp.classes is not None else None
+        for t in chosen:
+            x1, y1, x2, y2 = t.bbox_xyxy_px
+            dets = detector.detect(img[y1:y2, x1:x2])
+            if keep is not None:
+                dets = [d for d in dets if d.class_name in keep]
+            found.extend(shift_detections(dets, t, sx))
+    merged = merge_detections(clip_detections(found, (w, h)), plan.iou, plan.ios)
+    return TiledResult(tuple(merged), total, run)
+
+
+def detect_frame(
+    image_bgr: np.ndarray,
+    detector: Detector,
+    plan: TilePlan | None = None,
+    roi_polygons_px: Sequence[Any] | None = None,
+) -> list[Detection]:
+    """Tiled inference on one frame -> merged detections in native pixels, highest score first.
+    ``plan`` None = the defaults for this detector (native tiles of its input size, 64 px overlap).
+    """
+    plan = plan or plan_from_settings(DetectSettings(), detector)
+    return list(run_tiles(image_bgr, detector, plan, roi_polygons_px).detections)
+
+
+# --- zones into the frame (ROI) -------------------------------------------------------------------
+
+
+class RoiZones:
+    """Zones of interest (WGS84 polygons) indexed once, projected into each frame on demand."""
+
+    def __init__(self, geometries_lonlat: Sequence[Any]) -> None:
+        from shapely import STRtree
+
+        self.geometries = tuple(geometries_lonlat)
+        self._tree = STRtree(self.geometries) if self.geometries else None
+
+    @classmethod
+    def from_zones(cls, zones: Iterable[Any], kinds: Sequence[str] = ROI_ZONE_KINDS) -> RoiZones:
+        """From ``patrol.zones.Zones`` (or any iterable of objects with ``kind`` and ``geometry``)."""
+        return cls([z.geometry for z in zones if z.kind in kinds])
+
+    def polygons_px(self, camera: Any, frame: Any, margin_m: float, max_range_m: float) -> list[np.ndarray]:
+        """Zones (grown by ``margin_m``) cut to the frame's ground footprint, as pixel polygons.
+
+        Cutting to the footprint first keeps every vertex in front of the camera, so projection is
+        finite; a straight ground edge stays straight in the image (flat ground: a homography).
+        """
+        import shapely
+
+        if self._tree is None:
+            return []
+        fp = camera.footprint(max_range_m).polygon_en
+        fp_ll = shapely.transform(fp, lambda en: np.column_stack(frame.to_wgs84(en[:, 0], en[:, 1])[::-1]))
+        lat0 = fp_ll.centroid.y
+        pad_deg = margin_m / (111_000.0 * max(0.05, math.cos(math.radians(lat0))))
+        hits = self._tree.query(fp_ll.buffer(pad_deg))
+        out: list[np.ndarray] = []
+        for i in hits:
+            g = shapely.transform(
+                self.geometries[int(i)], lambda ll: np.column_stack(frame.to_local(ll[:, 1], ll[:, 0]))
+            )
+            g = g.buffer(margin_m).intersection(fp) if margin_m > 0 else g.intersection(fp)
+            for part in getattr(g, "geoms", [g]):
+                if part.is_empty or part.geom_type != "Polygon":
+                    continue
+                en = np.asarray(part.exterior.coords)
+                u, v = camera.ground_to_pixel(en[:, 0], en[:, 1])
+                uv = np.column_stack([u, v])
+                uv = uv[np.isfinite(uv).all(axis=1)]
+                if len(uv) >= 3:
+                    out.append(uv)
+        return out
+
+
+# --- one file, for the CLI ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroundPoint:
+    lat_deg: float
+    lon_deg: float
+
+
+@dataclass(frozen=True)
+class FrameDetections:
+    """What ``patrol detect`` reports for one image file."""
+
+    path: str
+    size_wh: tuple[int, int]
+    detections: tuple[Detection, ...]
+    tiles_total: int
+    tiles_run: int
+    ground: tuple[GroundPoint | None, ...] = ()  # one per detection when the frame is geotagged
+    note: str | None = None  # why there are no ground positions / no ROI
+    extras: dict = field(default_factory=dict, compare=False)
+
+
+def ground_anchor_px(bbox_xyxy_px: tuple[float, float, float, float]) -> tuple[float, float]:
+    """The pixel that stands for an object's ground position: the box centre (for tall objects seen
+    obliquely the centre sits a little beyond the ground contact; findings refines this)."""
+    x1, y1, x2, y2 = bbox_xyxy_px
+    return ((x1 + x2) / 2.0, (y1 + y2) / 2.0)
+
+
+def _frame_camera(path: Path, settings: Settings):
+    """(meta, LocalFrame, Camera) for a geotagged photo, or a note saying why not."""
+    try:
+        from patrol.geo.camera import camera_from_frame
+        from patrol.geo.crs import LocalFrame
+        from patrol.ingest import read_frame
+    except ImportError as e:  # a stage not installed yet: detection still works
+        return None, f"no geotag reader available ({e.name})"
+    try:
+        meta = read_frame(path)
+    except InputError as e:
+        return None, f"not geotagged: {e.reason}"
+    if not meta.has_pose:
+        return None, "not geotagged (no position, height, gimbal pitch or intrinsics)"
+    try:
+        frame = LocalFrame(meta.lat_deg, meta.lon_deg)
+        cam = camera_from_frame(meta, frame, settings.geo.ground_elevation_m)
+    except (GeometryError, ValueError) as e:
+        return None, f"cannot place the camera: {e}"
+    return (meta, frame, cam), None
+
+
+def detect_file(
+    path: str | Path,
+    detector: Detector,
+    settings: Settings,
+    roi: RoiZones | None = None,
+) -> FrameDetections:
+    """Detect on one image file; with a geotag, put each detection on the ground and (with ``roi``)
+    run only the tiles that touch a zone. BadImage when the file cannot be decoded."""
+    p = Path(path)
+    image = read_image(p)
+    h, w = image.shape[:2]
+    plan = plan_from_settings(settings.detect, detector)
+    placed, note = _frame_camera(p, settings)
+    roi_px = None
+    if placed is not None and (w, h) != tuple(placed[2].size_wh):
+        placed, note = None, f"pixel size {w}x{h} differs from the metadata's {placed[2].size_wh}"
+    if roi is not None and settings.detect.use_zones_roi:
+        if placed is None:
+            note = (note + "; " if note else "") + "all tiles run (no pose to project zones)"
+        else:
+            try:
+                roi_px = roi.polygons_px(placed[2], placed[1], settings.detect.roi_margin_m, settings.geo.max_range_m)
+            except GeometryError as e:
+                note = f"all tiles run: {e}"
+    result = run_tiles(image, detector, plan, roi_px)
+    ground: tuple[GroundPoint | None, ...] = ()
+    if placed is not None:
+        _, frame, cam = placed
+        pts = []
+        for d in result.detections:
+            u, v = ground_anchor_px(d.bbox_xyxy_px)
+            e, n = cam.pixel_to_ground(u, v)
+            if np.isfinite(e) and np.isfinite(n):
+                lat, lon = frame.to_wgs84(float(e), float(n))
+                pts.append(GroundPoint(float(lat), float(lon)))
+            else:
+                pts.append(None)
+        ground = tuple(pts)
+    return FrameDetections(str(p), (w, h), result.detections, result.tiles_total, result.tiles_run, ground, note)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | InputError]:
+    """Files as given; folders -> their image files (sorted, recursive). A missing path or a folder
+    with no images yields an InputError in its place (the caller reports it and goes on)."""
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                yield InputError(p, "folder has no images")
+            yield from files
+        elif p.is_file():
+            yield p
+        else:
+            yield InputError(p, "no such file or folder")

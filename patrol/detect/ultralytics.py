@@ -1,0 +1,90 @@
+"""ultralytics backend: .pt (or any format ultralytics reads) through ultralytics' own predictor.
+
+The only module of patrol's runtime that imports ultralytics (and through it torch), lazily inside
+``load()``, so ``import patrol.detect`` never pulls torch in. Needs the ``train`` extra.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from patrol.detect.base import Detection
+from patrol.errors import ModelError
+
+
+def offline_env(config_dir: str | Path | None = None) -> None:
+    """Keep ultralytics from reaching the network (downloads, auto-installs, telemetry)."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    if config_dir is not None:
+        os.environ.setdefault("YOLO_CONFIG_DIR", str(config_dir))
+
+
+class UltralyticsDetector:
+    """A YOLO model run by ultralytics (CPU). ``detect(image_bgr) -> list[Detection]``."""
+
+    def __init__(self, model, path: Path, confidence: float, iou: float, imgsz: int | None, max_det: int) -> None:
+        self.model = model
+        self.path = path
+        self.confidence = confidence
+        self.iou = iou
+        self.max_det = max_det
+        names = model.names
+        self.class_names: tuple[str, ...] = tuple(str(names[k]) for k in sorted(names)) if isinstance(names, dict) else tuple(names)
+        if imgsz is None:
+            args = getattr(model, "overrides", {}) or {}
+            imgsz = int(args.get("imgsz") or 640)
+        self.input_wh = (imgsz, imgsz)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"expected a BGR image HxWx3, got shape {image.shape}")
+        res = self.model.predict(
+            image,
+            conf=self.confidence,
+            iou=self.iou,
+            imgsz=self.input_wh[0],
+            max_det=self.max_det,
+            device="cpu",
+            verbose=False,
+        )[0]
+        boxes = res.boxes
+        xyxy = boxes.xyxy.cpu().numpy().astype(np.float64)
+        scores = boxes.conf.cpu().numpy().astype(np.float64)
+        cls = boxes.cls.cpu().numpy().astype(np.int64)
+        out = []
+        for (x1, y1, x2, y2), s, c in zip(xyxy, scores, cls):
+            if x2 <= x1 or y2 <= y1:
+                continue
+            name = self.class_names[c] if 0 <= c < len(self.class_names) else f"class_{c}"
+            out.append(Detection((float(x1), float(y1), float(x2), float(y2)), name, float(min(max(s, 0.0), 1.0))))
+        return out
+
+
+def load(
+    path: str | Path,
+    confidence: float = 0.5,
+    iou: float = 0.5,
+    imgsz: int | None = None,
+    max_det: int = 300,
+) -> UltralyticsDetector:
+    """Load a model file with ultralytics. ModelError when ultralytics is missing or the file is bad."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"{p}: model file not found")
+    offline_env()
+    try:
+        from ultralytics import YOLO
+    except ImportError as e:
+        raise ModelError(
+            "the ultralytics backend needs ultralytics and torch: pip install 'patrol[train]' "
+            "(or use --backend onnx)"
+        ) from e
+    try:
+        model = YOLO(str(p), task="detect")
+    except Exception as e:  # ultralytics raises many types for a bad file
+        raise ModelError(f"{p}: ultralytics cannot load it: {e}") from e
+    return UltralyticsDetector(model, p, confidence, iou, imgsz, max_det)
