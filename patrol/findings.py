@@ -8,6 +8,7 @@ and responsible unit, and its violation category (None = counted, not a violatio
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,8 @@ class GroundDetection:
     WGS84. ``polygon_en`` is the box's ground footprint in local metres, ``polygon_wgs84`` the same as
     (lon_deg, lat_deg) pairs (GeoJSON order). ``obliquity_deg`` is the angle of the viewing ray at the
     contact point from nadir, ``gsd_m`` the ground sample distance there, ``sharpness`` a focus
-    measure of the box crop (None when not measured).
+    measure of the box crop (None when not measured), ``truncated`` True when the box touches the
+    image border (the object is cut, its ground point biased).
     """
 
     frame: str
@@ -61,6 +63,7 @@ class GroundDetection:
     polygon_en: tuple[tuple[float, float], ...]
     polygon_wgs84: tuple[tuple[float, float], ...]
     sharpness: float | None = None
+    truncated: bool = False  # the box touches the image border: the object is cut
 
     def __post_init__(self) -> None:
         if not self.frame:
@@ -140,3 +143,282 @@ class Finding:
     @property
     def __geo_interface__(self) -> dict[str, Any]:
         return {"type": "Point", "coordinates": (self.lon_deg, self.lat_deg)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Projection: one detection -> one GroundDetection (pure: camera model and plain values in)
+
+EDGE_PX = 2.0  # a box this close to the image border is cut by it (truncated object)
+
+
+def ground_detection(
+    det: Any,
+    camera: Any,
+    local: Any,
+    frame: str,
+    settings: Any,
+    sharpness: float | None = None,
+) -> GroundDetection | None:
+    """Project ``det`` (a Detection) seen by ``camera`` (patrol.geo.camera.Camera in ``local``, a
+    LocalFrame) to the ground. ``settings`` is the FindingsSettings section.
+
+    The box is projected to the ground plane and read in the camera's radial direction: an object
+    of height h at horizontal distance s from the camera shows its top at s * H / (H - h) on the
+    ground, so the far edge of the footprint is the far edge of the projected box pulled back by that
+    factor; the near edge is the ground contact. For a forward-looking oblique view this is the
+    bottom of the box; near nadir the box centre; for flat objects (h = 0) the box's ground centre.
+    Returns None when the box centre's ray misses the ground (above the horizon).
+    """
+    import numpy as np
+
+    x1, y1, x2, y2 = (float(v) for v in det.bbox_xyxy_px)
+    uc, vc = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    us = np.array([x1, x2, x2, x1, uc])
+    vs = np.array([y2, y2, y1, y1, vc])
+    e, n = camera.pixel_to_ground(us, vs)
+    if not (np.isfinite(e[4]) and np.isfinite(n[4])):
+        return None
+    pose = camera.pose
+    cam_e, cam_n, height = pose.east_m, pose.north_m, pose.height_m
+    obj_h = float(settings.object_height_m.get(det.class_name, 0.0))
+    obj_h = min(max(obj_h, 0.0), 0.9 * height)
+
+    # radial (s) and lateral (l) axes through the box's ground centre
+    de, dn = e[4] - cam_e, n[4] - cam_n
+    r = math.hypot(de, dn)
+    if r > 1e-6:
+        ax_s = (de / r, dn / r)
+    else:  # straight below the camera: relief is nil, any axis will do; use the image's up
+        fwd = camera.ray_enu(camera.intrinsics.cx_px, 0.0)
+        norm = math.hypot(fwd[0], fwd[1]) or 1.0
+        ax_s = (fwd[0] / norm, fwd[1] / norm)
+    ax_l = (-ax_s[1], ax_s[0])
+    ok = np.isfinite(e[:4]) & np.isfinite(n[:4])
+    pe, pn = e[:4][ok] - cam_e, n[:4][ok] - cam_n
+    s = pe * ax_s[0] + pn * ax_s[1]
+    lat_c = pe * ax_l[0] + pn * ax_l[1]
+    if len(s) >= 2:
+        s_min = float(s.min())
+        l_min, l_max = float(lat_c.min()), float(lat_c.max())
+    else:
+        s_min, l_min, l_max = r, -0.5, 0.5
+    if ok.all():
+        s_far = float(s.max()) * (height - obj_h) / height
+    else:  # top of the box is above the horizon: assume a footprint as deep as it is wide
+        s_far = s_min + (l_max - l_min)
+    s_far = max(s_far, s_min + 0.1)
+    s_mid = (s_min + s_far) / 2.0
+    l_mid = (l_min + l_max) / 2.0
+    ce = cam_e + s_mid * ax_s[0] + l_mid * ax_l[0]
+    cn = cam_n + s_mid * ax_s[1] + l_mid * ax_l[1]
+    rect_sl = ((s_min, l_min), (s_min, l_max), (s_far, l_max), (s_far, l_min))
+    poly_en = tuple(
+        (cam_e + a * ax_s[0] + b * ax_l[0], cam_n + a * ax_s[1] + b * ax_l[1]) for a, b in rect_sl
+    )
+
+    try:
+        gsd = float(camera.gsd_m(uc, vc))
+    except Exception:  # GeometryError: the centre is at the horizon
+        return None
+    rng = max(s_mid, 0.0)
+    obliq = math.degrees(math.atan2(rng, height))
+    box_px = math.sqrt((x2 - x1) * (y2 - y1))
+    sig_ang = math.radians(settings.angle_sigma_deg)
+    terms = (
+        settings.position_sigma_m,
+        (height * height + rng * rng) / height * sig_ang,  # along-range effect of a pitch error
+        rng / height * settings.altitude_sigma_m,
+        settings.box_sigma_frac * box_px * gsd,
+        0.5 * obj_h * rng / height,  # the object's height is a guess (+-50 %)
+    )
+    unc = math.sqrt(sum(t * t for t in terms))
+
+    lat, lon = local.to_wgs84(ce, cn)
+    plats, plons = local.to_wgs84(np.array([p[0] for p in poly_en]), np.array([p[1] for p in poly_en]))
+    w, h = camera.intrinsics.size_wh
+    truncated = x1 <= EDGE_PX or y1 <= EDGE_PX or x2 >= w - 1 - EDGE_PX or y2 >= h - 1 - EDGE_PX
+    return GroundDetection(
+        frame=frame,
+        class_name=det.class_name,
+        score=float(det.score),
+        bbox_xyxy_px=(x1, y1, x2, y2),
+        east_m=float(ce),
+        north_m=float(cn),
+        lat_deg=float(lat),
+        lon_deg=float(lon),
+        uncertainty_m=float(unc),
+        gsd_m=gsd,
+        obliquity_deg=float(min(max(obliq, 0.0), 90.0)),
+        polygon_en=tuple((float(a), float(b)) for a, b in poly_en),
+        polygon_wgs84=tuple((float(lo), float(la)) for lo, la in zip(plons, plats)),
+        sharpness=sharpness,
+        truncated=bool(truncated),
+    )
+
+
+def sharpness_of(image: Any, bbox_xyxy_px: tuple[float, float, float, float]) -> float | None:
+    """Focus measure of a box crop: variance of the Laplacian of its grey levels (None if empty)."""
+    import cv2
+    import numpy as np
+
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = bbox_xyxy_px
+    xa, ya = max(int(x1), 0), max(int(y1), 0)
+    xb, yb = min(int(math.ceil(x2)), w), min(int(math.ceil(y2)), h)
+    if xb - xa < 3 or yb - ya < 3:
+        return None
+    crop = image[ya:yb, xa:xb]
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    return float(np.var(cv2.Laplacian(grey, cv2.CV_64F)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Merging across frames (pure)
+
+
+def _view_quality(g: GroundDetection, sharp_max: float, gsd_min: float) -> float:
+    """Higher is a better evidence view: sharp, near nadir, confident, fine GSD, not cut by the edge."""
+    q = g.score * (0.5 + 0.5 * math.cos(math.radians(g.obliquity_deg)))
+    if sharp_max > 0 and g.sharpness is not None:
+        q *= 0.5 + 0.5 * (g.sharpness / sharp_max)
+    q *= 0.5 + 0.5 * (gsd_min / g.gsd_m)
+    if g.truncated:
+        q *= 0.3
+    return q
+
+
+def merge_ground_detections(
+    gds: list[GroundDetection] | tuple[GroundDetection, ...],
+    radius_m: Mapping[str, float],
+    frame_order: Sequence[str] | None = None,
+) -> list[tuple[GroundDetection, ...]]:
+    """Group detections of the same physical object across frames.
+
+    Frames are visited in ``frame_order`` (default: sorted names); in each frame its detections are
+    matched to the groups built so far, nearest pairs first, at most one detection per group per frame
+    (two boxes in one frame are two objects), within the class's radius (widened up to 2x by the two
+    positions' uncertainties). Unmatched detections start new groups. Deterministic for a given input.
+    """
+    order = list(frame_order) if frame_order is not None else sorted({g.frame for g in gds})
+    rank = {f: i for i, f in enumerate(order)}
+    by_frame: dict[str, list[GroundDetection]] = {}
+    for g in gds:
+        by_frame.setdefault(g.frame, []).append(g)
+    frames = sorted(by_frame, key=lambda f: (rank.get(f, len(rank)), f))
+
+    groups: list[list[GroundDetection]] = []
+    centres: list[tuple[float, float, float]] = []  # east, north, uncertainty
+    for f in frames:
+        dets = sorted(by_frame[f], key=lambda g: (g.class_name, g.bbox_xyxy_px))
+        pairs: list[tuple[float, int, int]] = []
+        for di, d in enumerate(dets):
+            base = float(radius_m.get(d.class_name, 2.0))
+            for gi, grp in enumerate(groups):
+                if grp[0].class_name != d.class_name:
+                    continue
+                ce, cn, cu = centres[gi]
+                dist = math.hypot(d.east_m - ce, d.north_m - cn)
+                thr = min(2.0 * base, max(base, math.hypot(cu, d.uncertainty_m)))
+                if dist <= thr:
+                    pairs.append((dist, di, gi))
+        pairs.sort()
+        used_d: set[int] = set()
+        used_g: set[int] = set()
+        for _, di, gi in pairs:
+            if di in used_d or gi in used_g:
+                continue
+            used_d.add(di)
+            used_g.add(gi)
+            groups[gi].append(dets[di])
+            centres[gi] = _centre(groups[gi])
+        for di, d in enumerate(dets):
+            if di not in used_d:
+                groups.append([d])
+                centres.append(_centre([d]))
+    return [tuple(g) for g in groups]
+
+
+def _weights(members: Sequence[GroundDetection]) -> list[float]:
+    any_whole = any(not m.truncated for m in members)
+    out = []
+    for m in members:
+        w = 1.0 / max(m.uncertainty_m, 1e-3) ** 2
+        if m.truncated and any_whole:
+            w *= 0.05  # a cut box's ground point is biased: trust whole views
+        out.append(w)
+    return out
+
+
+def _centre(members: Sequence[GroundDetection]) -> tuple[float, float, float]:
+    ws = _weights(members)
+    tot = sum(ws)
+    e = sum(w * m.east_m for w, m in zip(ws, members)) / tot
+    n = sum(w * m.north_m for w, m in zip(ws, members)) / tot
+    u = min(m.uncertainty_m for m in members)
+    return e, n, u
+
+
+def finding_id_for(flight_key: str, members: Sequence[GroundDetection]) -> str:
+    """Deterministic id from the flight's content key and the frames/boxes of the object."""
+    import hashlib
+
+    parts = sorted(f"{m.frame}:{m.class_name}:" + ",".join(f"{v:.1f}" for v in m.bbox_xyxy_px) for m in members)
+    digest = hashlib.sha1((flight_key + "|" + "|".join(parts)).encode("utf-8")).hexdigest()
+    return f"F{digest[:15]}"
+
+
+def build_findings(
+    gds: Sequence[GroundDetection],
+    zones: Any,
+    rules: Mapping[str, Mapping[str, str]],
+    settings: Any,
+    local: Any,
+    flight_key: str,
+    frame_order: Sequence[str] | None = None,
+) -> list[Finding]:
+    """Merge ground detections into Findings and place them in zones (category, grid cell, unit).
+
+    ``zones`` is a patrol.zones.Zones, ``rules`` the class x zone kind -> category map, ``settings``
+    the FindingsSettings section, ``local`` the flight's LocalFrame. Sorted by finding_id.
+    """
+    groups = merge_ground_detections(list(gds), settings.merge_radius_m, frame_order)
+    out: list[Finding] = []
+    for members in groups:
+        e, n, _ = _centre(members)
+        combined = 1.0 / math.sqrt(sum(1.0 / max(m.uncertainty_m, 1e-3) ** 2 for m in members))
+        # the GNSS error is shared by the frames of a flight: averaging does not remove it
+        unc = min(min(m.uncertainty_m for m in members), max(combined, settings.position_sigma_m))
+        sharp_max = max((m.sharpness or 0.0) for m in members)
+        gsd_min = min(m.gsd_m for m in members)
+        best = max(members, key=lambda m: (_view_quality(m, sharp_max, gsd_min), m.score, -_frame_rank(m.frame, frame_order)))
+        lat, lon = local.to_wgs84(e, n)
+        place = zones.place(best.class_name, float(lat), float(lon), rules)
+        out.append(
+            Finding(
+                finding_id=finding_id_for(flight_key, members),
+                class_name=best.class_name,
+                category=place.category,
+                lat_deg=float(lat),
+                lon_deg=float(lon),
+                uncertainty_m=float(unc),
+                score=max(m.score for m in members),
+                zone_name=place.zone_name,
+                zone_kind=place.zone_kind,
+                grid_cell=place.grid_cell,
+                unit=place.unit,
+                frames=tuple(sorted({m.frame for m in members})),
+                best_frame=best.frame,
+                best_bbox_xyxy_px=best.bbox_xyxy_px,
+                polygon_wgs84=best.polygon_wgs84,
+            )
+        )
+    return sorted(out, key=lambda f: f.finding_id)
+
+
+def _frame_rank(frame: str, order: Sequence[str] | None) -> int:
+    if order is None:
+        return 0
+    try:
+        return list(order).index(frame)
+    except ValueError:
+        return len(order)
