@@ -61,6 +61,8 @@ class FrameMeta:
     intrinsics_error: str | None = None
     frame_index: int | None = None  # for frames sampled from a video
     video_time_s: float | None = None
+    rtk_flag: int | None = None  # DJI RtkFlag: 0 none, 16 single, 34 float, 50 fixed
+    rtk_std_m: tuple[float, float, float] | None = None  # DJI RtkStdLon/Lat/Hgt (metres)
 
     def __post_init__(self) -> None:
         if self.lat_deg is not None and not (-90.0 <= self.lat_deg <= 90.0):
