@@ -94,8 +94,20 @@ class CasesSettings:
 
 @dataclass(frozen=True)
 class VerifySettings:
-    margin_m: float = 10.0
-    change_threshold: float = 0.25
+    margin_m: float = 10.0  # crop margin on the ground around the object (at least)
+    change_threshold: float = 0.25  # share of the spot's pixels that must change for `fixed`
+    margin_factor: float = 3.0  # crop margin = at least this many object sizes
+    min_margin_px: int = 48
+    work_px: int = 480  # crops are compared at this longer side (speed)
+    features: str = "sift"  # sift | orb | akaze
+    ratio: float = 0.75  # Lowe's ratio test
+    min_inliers: int = 12
+    ecc: bool = True  # refine feature alignment with ECC when it raises the correlation
+    pose_search_m: float = 8.0  # after-crop padding for pose (GPS/compass) error when aligning from poses
+    match_iou: float = 0.3  # a detection on the aligned spot at this IoU = the object is still there
+    min_in_frame: float = 0.6  # share of the object that must be inside the after frame
+    blur_ratio: float = 0.12  # after sharpness below this share of before's = too blurred to judge
+    max_after_gsd_ratio: float = 4.0  # skip after frames this much coarser than the before view
 
 
 @dataclass(frozen=True)
