@@ -53,6 +53,10 @@ def utc(dt: datetime) -> datetime:
     return dt.astimezone(timezone.utc)
 
 
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.isoformat(timespec="seconds")
+
+
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -130,6 +134,31 @@ class Case:
     def __geo_interface__(self) -> dict:
         return {"type": "Point", "coordinates": (self.lon_deg, self.lat_deg)}
 
+    def as_dict(self) -> dict:
+        """JSON-ready dict (times as ISO 8601 UTC, status as its string)."""
+        return {
+            "case_id": self.case_id,
+            "category": self.category,
+            "class_name": self.class_name,
+            "status": str(self.status),
+            "lat_deg": self.lat_deg,
+            "lon_deg": self.lon_deg,
+            "grid_cell": self.grid_cell,
+            "unit": self.unit,
+            "zone_name": self.zone_name,
+            "opened_at": _iso(self.opened_at),
+            "updated_at": _iso(self.updated_at),
+            "last_seen_at": _iso(self.last_seen_at),
+            "first_flight_id": self.first_flight_id,
+            "last_flight_id": self.last_flight_id,
+            "evidence_frame": self.evidence_frame,
+            "evidence_bbox_xyxy_px": list(self.evidence_bbox_xyxy_px) if self.evidence_bbox_xyxy_px else None,
+            "duplicate_of": self.duplicate_of,
+            "observations": self.observations,
+            "score": self.score,
+            "uncertainty_m": self.uncertainty_m,
+        }
+
 
 @dataclass(frozen=True)
 class CaseEvent:
@@ -160,6 +189,21 @@ class CaseEvent:
         object.__setattr__(self, "source", EventSource(self.source))
         if self.source == EventSource.FLIGHT and not self.flight_id:
             raise ValueError("an event from a flight must name its flight_id")
+
+    def as_dict(self) -> dict:
+        return {
+            "event_id": self.event_id,
+            "case_id": self.case_id,
+            "at": _iso(self.at),
+            "kind": self.kind,
+            "from_status": None if self.from_status is None else str(self.from_status),
+            "to_status": str(self.to_status),
+            "source": str(self.source),
+            "flight_id": self.flight_id,
+            "finding_id": self.finding_id,
+            "evidence": self.evidence,
+            "note": self.note,
+        }
 
     @property
     def kind(self) -> str:

@@ -503,11 +503,15 @@ class Store:
         return out
 
 
-def open_store(url: str | Path | None = None) -> Store:
+def open_store(url: str | Path | None = None, *, create: bool = True) -> Store:
     """Open (creating and migrating as needed) the database at ``url``: a file path, ``sqlite:///path``,
-    ``:memory:`` / ``sqlite://``. ``postgresql://...`` raises StoreError (backend not installed)."""
+    ``:memory:`` / ``sqlite://``. ``postgresql://...`` raises StoreError (backend not installed).
+    With ``create=False`` a missing SQLite file is a StoreError instead of a new empty database."""
     text = "patrol.db" if url is None else str(url)
-    dialect = dialect_for(parse_url(text))
+    target = parse_url(text)
+    if not create and target.kind == "sqlite" and target.location != ":memory:" and not Path(target.location).exists():
+        raise StoreError(f"{target.location}: no such database (run `patrol process` first, or pass --db)")
+    dialect = dialect_for(target)
     conn = dialect.connect()
     store = Store(conn, dialect, text)
     try:
