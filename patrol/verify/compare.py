@@ -1,0 +1,230 @@
+"""Comparison of a before crop with the aligned after crop, and the verdict rule.
+
+- ``normalise_lab``: match the after crop's Lab colour statistics to the before crop over the
+  surroundings of the object (not the object itself, which may be what changed), so a different day,
+  sun or white balance does not read as change.
+- ``change_map``: per-pixel Lab distance after light blurring, minimised over small shifts so that a
+  residual misalignment of a pixel or two is not change.
+- ``region_change``: the share of the object's pixels that differ more than the surroundings differ
+  (their 90th percentile, at least an absolute floor): a self-calibrating contrast of the object's
+  region against its neighbourhood.
+- ``match_detections``: does the detector still see an object of the case's class on the spot.
+- ``decide``: the verdict rule, with a confidence and reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import cv2
+import numpy as np
+
+
+class Verdict(StrEnum):
+    FIXED = "fixed"
+    STILL_PRESENT = "still_present"
+    INCONCLUSIVE = "inconclusive"
+
+
+class Inconclusive(StrEnum):
+    """Why a verification could not decide."""
+
+    REGISTRATION_FAILED = "registration_failed"
+    OUT_OF_FRAME = "out_of_frame"
+    OCCLUDED = "occluded"
+    BLUR = "blur"
+    NO_AFTER_FRAME = "no_after_frame"
+
+
+@dataclass(frozen=True)
+class ChangeStats:
+    """How much the object's region changed compared with its surroundings (fractions 0..1)."""
+
+    region_changed_frac: float  # share of the region's pixels above the threshold
+    surround_changed_frac: float  # same share in the surroundings (~0.1 by construction)
+    threshold: float  # Lab distance used as the threshold
+    region_median: float  # median Lab distance inside the region
+    surround_median: float
+
+    def __post_init__(self) -> None:
+        for name in ("region_changed_frac", "surround_changed_frac"):
+            v = getattr(self, name)
+            if not (0.0 <= v <= 1.0):
+                raise ValueError(f"{name} must be in [0, 1], got {v}")
+
+
+@dataclass(frozen=True)
+class DetectionMatch:
+    """The best detection of the case's class over the case's box (None fields when there is none)."""
+
+    found: bool
+    score: float = 0.0
+    iou: float = 0.0
+    bbox_xyxy_px: tuple[float, float, float, float] | None = None  # in the before image's pixels
+
+
+def box_mask(shape_hw: tuple[int, int], box_xyxy: Sequence[float]) -> np.ndarray:
+    """Boolean mask of an axis-aligned box (clipped) in an image of ``shape_hw``."""
+    h, w = shape_hw
+    x1, y1, x2, y2 = box_xyxy
+    m = np.zeros((h, w), dtype=bool)
+    xa, ya = max(0, int(np.floor(x1))), max(0, int(np.floor(y1)))
+    xb, yb = min(w, int(np.ceil(x2))), min(h, int(np.ceil(y2)))
+    if xb > xa and yb > ya:
+        m[ya:yb, xa:xb] = True
+    return m
+
+
+def normalise_lab(before_bgr: np.ndarray, after_bgr: np.ndarray, stats_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(before_lab, after_lab_normalised) as float32 Lab; the after crop's per-channel mean and
+    standard deviation over ``stats_mask`` are matched to the before crop's."""
+    b = cv2.cvtColor(before_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    a = cv2.cvtColor(after_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    if stats_mask.sum() < 32:
+        stats_mask = np.ones(stats_mask.shape, dtype=bool)
+    out = np.empty_like(a)
+    for c in range(3):
+        mb, sb = float(b[..., c][stats_mask].mean()), float(b[..., c][stats_mask].std())
+        ma, sa = float(a[..., c][stats_mask].mean()), float(a[..., c][stats_mask].std())
+        gain = sb / sa if sa > 1e-3 else 1.0
+        gain = float(np.clip(gain, 0.33, 3.0))  # a flat crop must not blow noise up
+        out[..., c] = (a[..., c] - ma) * gain + mb
+    return b, out
+
+
+def change_map(before_lab: np.ndarray, after_lab: np.ndarray, *, blur_sigma_px: float = 1.5, shift_px: int = 2) -> np.ndarray:
+    """Per-pixel Lab distance (float32, HxW) after a Gaussian blur, minimised over shifts of the
+    after crop by up to ``shift_px`` pixels (tolerance to residual misalignment)."""
+    k = max(3, int(2 * round(3 * blur_sigma_px) + 1))
+    b = cv2.GaussianBlur(before_lab, (k, k), blur_sigma_px)
+    a = cv2.GaussianBlur(after_lab, (k, k), blur_sigma_px)
+    pad = shift_px
+    ap = cv2.copyMakeBorder(a, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    h, w = b.shape[:2]
+    best = None
+    step = max(1, shift_px // 2) if shift_px > 0 else 1
+    for dy in range(-shift_px, shift_px + 1, step):
+        for dx in range(-shift_px, shift_px + 1, step):
+            sh = ap[pad + dy : pad + dy + h, pad + dx : pad + dx + w]
+            d = np.sqrt(((b - sh) ** 2).sum(axis=2))
+            best = d if best is None else np.minimum(best, d)
+    assert best is not None
+    return best
+
+
+def region_change(diff: np.ndarray, region: np.ndarray, surround: np.ndarray, *, floor: float = 12.0, pct: float = 90.0) -> ChangeStats:
+    """Contrast of the change inside ``region`` against ``surround`` (boolean masks over ``diff``).
+
+    The threshold is the surroundings' ``pct`` percentile of the Lab distance, at least ``floor``;
+    a region counts as changed when a large share of its pixels exceed it."""
+    r = diff[region]
+    s = diff[surround]
+    if r.size == 0:
+        raise ValueError("empty region")
+    if s.size < 16:
+        s = diff[~region] if (~region).sum() >= 16 else r
+    thr = max(floor, float(np.percentile(s, pct)))
+    return ChangeStats(
+        region_changed_frac=float((r > thr).mean()),
+        surround_changed_frac=float((s > thr).mean()),
+        threshold=thr,
+        region_median=float(np.median(r)),
+        surround_median=float(np.median(s)),
+    )
+
+
+def iou_xyxy(a: Sequence[float], b: Sequence[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def match_detections(
+    case_box_xyxy: Sequence[float],
+    class_name: str,
+    boxes_xyxy: Sequence[Sequence[float]],
+    classes: Sequence[str],
+    scores: Sequence[float],
+    *,
+    min_iou: float = 0.3,
+) -> DetectionMatch:
+    """Best detection of ``class_name`` overlapping the case's box (all boxes in the same pixels).
+
+    A detection matches at IoU >= ``min_iou``, or when its centre lies inside the case box and it is
+    at least a third of the box's area (a smaller or shifted box of the same object, seen obliquely)."""
+    best = DetectionMatch(False)
+    cx1, cy1, cx2, cy2 = case_box_xyxy
+    case_area = (cx2 - cx1) * (cy2 - cy1)
+    for box, cls, sc in zip(boxes_xyxy, classes, scores, strict=True):
+        if cls != class_name:
+            continue
+        iou = iou_xyxy(case_box_xyxy, box)
+        mx, my = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+        centre_in = cx1 <= mx <= cx2 and cy1 <= my <= cy2
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        ok = iou >= min_iou or (centre_in and area >= case_area / 3.0 and iou > 0.1)
+        if ok and (not best.found or sc * (0.5 + iou) > best.score * (0.5 + best.iou)):
+            best = DetectionMatch(True, float(sc), iou, tuple(float(v) for v in box))  # type: ignore[arg-type]
+    return best
+
+
+def sharpness(gray: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Variance of the Laplacian (higher = sharper)."""
+    lap = cv2.Laplacian(gray, cv2.CV_32F)
+    v = lap[mask] if mask is not None else lap
+    return float(v.var()) if v.size else 0.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    confidence: float
+    reasons: tuple[str, ...]
+
+
+def decide(
+    class_name: str,
+    match: DetectionMatch,
+    change: ChangeStats,
+    *,
+    change_threshold: float,
+    geometric_only: bool = False,
+) -> Decision:
+    """The verdict rule.
+
+    - the detector finds an object of the case's class on the spot -> ``still_present``;
+    - otherwise the region changed (``region_changed_frac >= change_threshold``) -> ``fixed``;
+    - otherwise (nothing detected but nothing changed either: a missed detection is likelier than
+      a fix that leaves the pixels as they were) -> ``still_present``.
+    With only the geometric (pose) alignment, a ``fixed`` is capped at confidence 0.6: residual
+    misalignment also reads as change.
+    """
+    frac = change.region_changed_frac
+    ch = f"{frac:.0%} of the spot changed (threshold {change_threshold:.0%}; surroundings {change.surround_changed_frac:.0%})"
+    if match.found:
+        conf = 0.55 + 0.4 * match.score
+        if frac < change_threshold:
+            conf += 0.05
+        return Decision(
+            Verdict.STILL_PRESENT,
+            round(min(conf, 0.99), 3),
+            (f"detector finds a {class_name} on the spot (score {match.score:.2f}, IoU {match.iou:.2f})", ch),
+        )
+    if frac >= change_threshold:
+        strength = min(1.0, (frac - change_threshold) / max(1e-6, 1.0 - change_threshold))
+        conf = 0.6 + 0.35 * strength
+        reasons = [f"no {class_name} detected on the spot", ch]
+        if geometric_only:
+            conf = min(conf, 0.6)
+            reasons.append("alignment from camera poses only: residual misalignment may read as change")
+        return Decision(Verdict.FIXED, round(conf, 3), tuple(reasons))
+    conf = 0.5 + 0.4 * (1.0 - frac / max(change_threshold, 1e-6))
+    return Decision(
+        Verdict.STILL_PRESENT,
+        round(conf, 3),
+        (f"no {class_name} detected, but the spot did not change", ch),
+    )
