@@ -1,0 +1,255 @@
+"""The nightly job: process every flight folder in an inbox that is not processed yet.
+
+- A flight is one sub-folder of the inbox (its photos/videos anywhere below it); oldest first (by its
+  newest file, i.e. when it finished arriving); folders still being copied (a file younger than
+  ``min_age_s``) wait for the next run.
+- "Processed" means the store has the flight as ``done``: first by folder path (no hashing), then by
+  content key inside ``process_flight`` (a renamed folder is recognised and skipped).
+- One flight's failure is logged with its reason and the others go on.
+- A lock file (``fcntl.flock``) makes concurrent runs safe: the second run exits at once with a clear
+  message (or waits, with ``wait=True``), so no flight is ever processed twice at the same time.
+- Every run appends to a log file. Exit code: 0 when every flight succeeded, 1 when some failed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from patrol.errors import ConfigError, PatrolError
+from patrol.pipeline import FLIGHT_SUFFIXES, FlightSummary, Progress, process_flight
+
+LOCK_NAME = ".patrol-nightly.lock"
+LOG_NAME = "patrol-nightly.log"
+
+
+@dataclass(frozen=True)
+class FlightFailure:
+    folder: str
+    error: str
+
+
+@dataclass(frozen=True)
+class NightlyResult:
+    processed: tuple[FlightSummary, ...] = ()  # flights processed by this run (incl. renamed, skipped ones)
+    failed: tuple[FlightFailure, ...] = ()
+    already_done: tuple[str, ...] = ()  # folders known as processed, not touched
+    waiting: tuple[str, ...] = ()  # folders still being copied (too recent)
+    locked: bool = False  # another run held the lock: this one did nothing
+    lock_holder: str = ""
+    lock_path: str = ""
+    log_path: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def lines(self) -> list[str]:
+        if self.locked:
+            return [
+                f"another patrol nightly is running ({self.lock_holder or 'lock held'}; lock {self.lock_path}): "
+                "nothing done by this run"
+            ]
+        out = [
+            f"nightly: {len(self.processed)} flight(s) processed, {len(self.failed)} failed, "
+            f"{len(self.already_done)} already done, {len(self.waiting)} still arriving"
+        ]
+        for s in self.processed:
+            out.extend(s.lines())
+        for f in self.failed:
+            out.append(f"FAILED {f.folder}: {f.error}")
+        out.append(f"log: {self.log_path}")
+        return out
+
+
+def _has_frames(folder: Path) -> tuple[bool, float]:
+    """(folder holds at least one photo/video, mtime of its newest file)."""
+    newest = 0.0
+    found = False
+    for f in folder.rglob("*"):
+        if f.is_file() and not f.name.startswith("."):
+            try:
+                newest = max(newest, f.stat().st_mtime)
+            except OSError:
+                continue
+            if f.suffix.lower() in FLIGHT_SUFFIXES:
+                found = True
+    return found, newest
+
+
+def inbox_flights(inbox: str | Path, *, now: float | None = None, min_age_s: float = 0.0) -> tuple[list[Path], list[Path]]:
+    """(flight folders ready, oldest first; folders whose newest file is younger than ``min_age_s``).
+    Hidden folders and folders without photos or videos are ignored."""
+    root = Path(inbox)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: inbox folder does not exist")
+    now = time.time() if now is None else now
+    ready: list[tuple[float, str, Path]] = []
+    waiting: list[Path] = []
+    for d in sorted(root.iterdir()):
+        if not d.is_dir() or d.name.startswith("."):
+            continue
+        has, newest = _has_frames(d)
+        if not has:
+            continue
+        if now - newest < min_age_s:
+            waiting.append(d.resolve())
+        else:
+            ready.append((newest, d.name, d.resolve()))
+    ready.sort()
+    return [p for _, _, p in ready], waiting
+
+
+class InboxLock:
+    """An exclusive ``flock`` on a lock file; released on close or when the process dies."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def acquire(self, wait: bool) -> bool:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise ConfigError(f"{self.path}: cannot create the lock file: {e.strerror or e}") from e
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} since {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n".encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _logger(log_path: Path) -> tuple[logging.Logger, logging.Handler]:
+    log = logging.getLogger(f"patrol.nightly.{id(log_path)}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{log_path}: cannot open the log file: {e.strerror or e}") from e
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [pid %(process)d] %(message)s"))
+    log.addHandler(handler)
+    return log, handler
+
+
+def run_nightly(
+    inbox: str | Path,
+    settings: Any,
+    store: Any,
+    detector: Any,
+    *,
+    out_dir: str | Path | None = None,
+    zones: Any = None,
+    log_path: str | Path | None = None,
+    lock_path: str | Path | None = None,
+    wait: bool = False,
+    min_age_s: float = 0.0,
+    progress: Progress | None = None,
+    on_flight: Callable[[str, FlightSummary | None, str | None], None] | None = None,
+) -> NightlyResult:
+    """Process the inbox's unprocessed flight folders, oldest first, each on its own.
+
+    ``detector``: a Detector or a zero-argument factory (loaded once, only if a flight needs it).
+    ``out_dir``: reports go to ``out_dir/<folder name>``. ``log_path`` default ``inbox/patrol-nightly.log``,
+    ``lock_path`` default ``inbox/.patrol-nightly.lock``. ``on_flight(folder, summary, error)`` is
+    called after each flight (the CLI prints a line). ConfigError for a missing inbox or an unwritable
+    lock/log file.
+    """
+    root = Path(inbox)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: inbox folder does not exist")
+    lock = InboxLock(lock_path or root / LOCK_NAME)
+    log_file = Path(log_path or root / LOG_NAME)
+    if not lock.acquire(wait):
+        return NightlyResult(locked=True, lock_holder=lock.holder(), lock_path=str(lock.path), log_path=str(log_file))
+    log, handler = _logger(log_file)
+    try:
+        return _run_locked(root, settings, store, detector, out_dir, zones, log, lock, log_file, min_age_s, progress, on_flight)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+        lock.release()
+
+
+def _run_locked(root, settings, store, detector, out_dir, zones, log, lock, log_file, min_age_s, progress, on_flight) -> NightlyResult:
+    cache: dict[str, Any] = {}
+
+    def get_detector() -> Any:
+        if "d" not in cache:
+            cache["d"] = detector() if callable(detector) and not hasattr(detector, "detect") else detector
+        return cache["d"]
+
+    ready, waiting = inbox_flights(root, min_age_s=min_age_s)
+    done_sources = {f.source for f in store.list_flights() if f.status == "done"}
+    log.info("start: inbox %s, %d flight folder(s) ready, %d still arriving", root, len(ready), len(waiting))
+    for w in waiting:
+        log.info("waiting: %s (files still arriving)", w)
+    processed: list[FlightSummary] = []
+    failed: list[FlightFailure] = []
+    already: list[str] = []
+    for folder in ready:
+        if str(folder) in done_sources:
+            already.append(str(folder))
+            continue
+        log.info("flight %s: start", folder)
+        t0 = time.monotonic()
+        try:
+            dest = Path(out_dir) / folder.name if out_dir is not None else None
+            summary = process_flight([folder], settings, store, get_detector, dest, zones=zones, progress=progress)
+        except Exception as e:  # one flight's failure must not stop the others
+            msg = str(e) if isinstance(e, PatrolError) else f"{type(e).__name__}: {e}"
+            if isinstance(e, PatrolError):
+                log.error("flight %s: FAILED: %s", folder, msg)
+            else:
+                log.error("flight %s: FAILED (unexpected): %s\n%s", folder, msg, traceback.format_exc())
+            failed.append(FlightFailure(str(folder), msg))
+            if on_flight:
+                on_flight(str(folder), None, msg)
+            continue
+        if summary.skipped:
+            log.info("flight %s: already processed as %s (same content)", folder, summary.flight_id)
+            already.append(str(folder))
+        else:
+            for line in summary.lines():
+                log.info("%s", line)
+            log.info("flight %s: done in %.1f s", folder, time.monotonic() - t0)
+            processed.append(summary)
+        if on_flight:
+            on_flight(str(folder), summary, None)
+    log.info("end: %d processed, %d failed, %d already done", len(processed), len(failed), len(already))
+    return NightlyResult(
+        processed=tuple(processed),
+        failed=tuple(failed),
+        already_done=tuple(already),
+        waiting=tuple(str(w) for w in waiting),
+        lock_path=str(lock.path),
+        log_path=str(log_file),
+    )
