@@ -12,6 +12,7 @@ from patrol.cli.app import app
 # One module per domain; each registers its commands on ``app`` when imported.
 COMMAND_MODULES: tuple[str, ...] = (
     "patrol.cli.cases",
+    "patrol.cli.report",
 )
 
 for _name in COMMAND_MODULES:

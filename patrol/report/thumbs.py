@@ -71,7 +71,8 @@ def _read(ref: ImageRef):
         finally:
             cap.release()
         return (img, None) if ok and img is not None else (None, "video frame cannot be decoded")
-    img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    # Same decoding as ingest (no EXIF rotation), so detector boxes line up with the pixels.
+    img = cv2.imread(str(p), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     return (img, None) if img is not None else (None, "source image cannot be decoded")
 
 
