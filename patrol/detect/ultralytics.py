@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from patrol.detect.base import Detection
+from patrol.detect.onnx import letterbox, to_detections
 from patrol.errors import ModelError
 
 
@@ -42,8 +43,12 @@ class UltralyticsDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"expected a BGR image HxWx3, got shape {image.shape}")
+        # letterbox here, exactly as the ONNX backend does: ultralytics' own .pt predictor pads only to
+        # a stride multiple ("rect"), which changes the input geometry and so the boxes
+        h, w = image.shape[:2]
+        boxed, lb = letterbox(image, self.input_wh)
         res = self.model.predict(
-            image,
+            boxed,
             conf=self.confidence,
             iou=self.iou,
             imgsz=self.input_wh[0],
@@ -55,13 +60,7 @@ class UltralyticsDetector:
         xyxy = boxes.xyxy.cpu().numpy().astype(np.float64)
         scores = boxes.conf.cpu().numpy().astype(np.float64)
         cls = boxes.cls.cpu().numpy().astype(np.int64)
-        out = []
-        for (x1, y1, x2, y2), s, c in zip(xyxy, scores, cls):
-            if x2 <= x1 or y2 <= y1:
-                continue
-            name = self.class_names[c] if 0 <= c < len(self.class_names) else f"class_{c}"
-            out.append(Detection((float(x1), float(y1), float(x2), float(y2)), name, float(min(max(s, 0.0), 1.0))))
-        return out
+        return to_detections(xyxy, scores, cls, lb, (w, h), self.class_names)
 
 
 def load(

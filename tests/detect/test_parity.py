@@ -1,0 +1,26 @@
+"""Both backends on the same model and image: same boxes within 1 px, same classes (needs ultralytics)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.detect.conftest import scene
+
+
+@pytest.mark.train
+@pytest.mark.parametrize("wh", [(320, 320), (480, 480), (640, 320), (200, 300)])
+def test_onnx_matches_ultralytics(dev_yolo, wh):
+    from patrol.detect import ultralytics as ul
+    from patrol.detect.onnx import OnnxDetector
+
+    pt, onnx_path = dev_yolo
+    image = scene(*wh, seed=100 + wh[0])
+    a = OnnxDetector(onnx_path, confidence=0.5, iou=0.45, threads=1).detect(image)
+    b = ul.load(pt, confidence=0.5, iou=0.45, imgsz=320).detect(image)
+    assert a, "the dev model found nothing: the parity check would be empty"
+    assert len(a) == len(b)
+    assert [d.class_name for d in a] == [d.class_name for d in b]
+    diff = np.abs(np.array([d.bbox_xyxy_px for d in a]) - np.array([d.bbox_xyxy_px for d in b]))
+    assert diff.max() <= 1.0
+    assert max(abs(x.score - y.score) for x, y in zip(a, b)) < 1e-3
