@@ -1,0 +1,145 @@
+"""Tiled detection end to end with an exact colour detector: tiles, ROI, scale passes, merge."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from patrol.config import DetectSettings
+from patrol.detect.base import Detection
+from patrol.detect.engine import RoiZones, detect_frame, expand_paths, plan_from_settings, read_image, run_tiles
+from patrol.detect.tiling import ScalePass, TilePlan
+from patrol.errors import BadImage, InputError
+
+COLOURS = {"vehicle": (0, 0, 255), "garbage": (0, 255, 0)}  # BGR
+
+
+class ColourDetector:
+    """Finds pure-colour rectangles: one box per connected blob per class, score by size. Records the
+    shapes it was given so tests can count tiles."""
+
+    input_wh = (320, 320)
+    class_names = ("vehicle", "garbage")
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        self.calls.append(image.shape[:2])
+        out = []
+        for name, bgr in COLOURS.items():
+            mask = np.all(image == bgr, axis=2).astype(np.uint8)
+            n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+            for x, y, w, h, area in stats[1:]:
+                out.append(Detection((float(x), float(y), float(x + w), float(y + h)), name, min(1.0, 0.5 + area / 20000)))
+        return out
+
+
+def paint(size_wh, boxes):
+    img = np.full((size_wh[1], size_wh[0], 3), 90, np.uint8)
+    for name, (x1, y1, x2, y2) in boxes:
+        img[y1:y2, x1:x2] = COLOURS[name]
+    return img
+
+
+TRUTH = [
+    ("vehicle", (10, 10, 50, 30)),  # inside the first tile
+    ("vehicle", (240, 100, 340, 140)),  # cut by the border at x=320 (inside the overlap 256..320? no: wider)
+    ("garbage", (600, 500, 700, 560)),  # cut by both borders
+    ("vehicle", (900, 600, 960, 640)),  # bottom-right corner, flush with the edge
+]
+
+
+def test_detect_frame_recovers_objects_cut_by_tiles():
+    img = paint((960, 640), TRUTH)
+    det = ColourDetector()
+    dets = detect_frame(img, det, TilePlan(tile_px=320, overlap_px=120))
+    got = sorted((d.class_name, tuple(int(v) for v in d.bbox_xyxy_px)) for d in dets)
+    assert got == sorted(TRUTH)
+
+
+def test_detect_frame_without_ios_keeps_fragments():
+    # the control: with intersection-over-smaller effectively off, the cut object leaves fragments
+    img = paint((960, 640), TRUTH)
+    dets = detect_frame(img, ColourDetector(), TilePlan(tile_px=320, overlap_px=120, ios=1.0))
+    assert len(dets) > len(TRUTH)
+
+
+def test_roi_runs_only_touched_tiles_and_none_means_all():
+    img = paint((960, 640), TRUTH)
+    det = ColourDetector()
+    plan = TilePlan(tile_px=320, overlap_px=0)
+    all_tiles = run_tiles(img, det, plan, None)
+    assert (all_tiles.tiles_total, all_tiles.tiles_run) == (6, 6)
+    zone = np.array([[0.0, 0.0], [100.0, 0.0], [100.0, 100.0], [0.0, 100.0]])
+    roi = run_tiles(img, det, plan, [zone])
+    assert (roi.tiles_total, roi.tiles_run) == (6, 1)
+    # the one tile sees the small car and the left part of the cut one; nothing from other tiles
+    assert sorted(d.bbox_xyxy_px for d in roi.detections) == [(10.0, 10.0, 50.0, 30.0), (240.0, 100.0, 320.0, 140.0)]
+    assert run_tiles(img, det, plan, []).tiles_run == 0
+
+
+def test_scale_pass_keeps_its_classes_in_native_pixels():
+    img = paint((960, 640), [("vehicle", (100, 100, 200, 160)), ("garbage", (500, 300, 540, 340))])
+    det = ColourDetector()
+    plan = TilePlan(tile_px=320, overlap_px=64, passes=(ScalePass(1.0, ("garbage",)), ScalePass(0.5, ("vehicle",))))
+    res = run_tiles(img, det, plan)
+    assert res.tiles_total == 4 * 3 + 2 * 1  # 960x640 in 320 tiles (stride 256), then 480x320
+    boxes = {d.class_name: d.bbox_xyxy_px for d in res.detections}
+    assert boxes["garbage"] == (500.0, 300.0, 540.0, 340.0)
+    assert boxes["vehicle"] == pytest.approx((100, 100, 200, 160), abs=2.0)
+
+
+def test_plan_from_settings_uses_model_input_size():
+    plan = plan_from_settings(DetectSettings(class_scales={"vehicle": 0.5}), ColourDetector())
+    assert plan.tile_px == 320 and plan.overlap_px == 64
+    assert [p.scale for p in plan.passes] == [1.0, 0.5]
+    assert plan_from_settings(DetectSettings(tile_px=640, overlap_px=900), ColourDetector()).overlap_px == 639
+
+
+def test_read_image_errors(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg")
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    for p, msg in [(bad, "not a decodable"), (empty, "empty"), (tmp_path / "missing.jpg", "cannot read")]:
+        with pytest.raises(BadImage, match=msg):
+            read_image(p)
+    good = tmp_path / "ok.png"
+    cv2.imwrite(str(good), np.zeros((5, 7, 3), np.uint8))
+    assert read_image(good).shape == (5, 7, 3)
+
+
+def test_expand_paths(tmp_path):
+    (tmp_path / "a").mkdir()
+    cv2.imwrite(str(tmp_path / "a" / "x.jpg"), np.zeros((4, 4, 3), np.uint8))
+    (tmp_path / "a" / "notes.txt").write_text("x")
+    (tmp_path / "empty").mkdir()
+    out = list(expand_paths([tmp_path / "a", tmp_path / "empty", tmp_path / "nope.jpg"]))
+    assert out[0] == tmp_path / "a" / "x.jpg"
+    assert isinstance(out[1], InputError) and "no images" in str(out[1])
+    assert isinstance(out[2], InputError) and "no such" in str(out[2])
+
+
+def test_roi_zones_project_into_a_nadir_frame():
+    geo = pytest.importorskip("patrol.geo.camera")
+    from shapely.geometry import box
+
+    from patrol.geo.crs import LocalFrame
+    from patrol.ingest.frame import Intrinsics
+
+    frame = LocalFrame(53.9, 27.56)
+    intr = Intrinsics(1000.0, 1000.0, 500.0, 400.0, (1000, 800), "sim")
+    cam = geo.Camera(intr, geo.CameraPose(0.0, 0.0, 100.0, 0.0, -90.0, 0.0))  # 0.1 m/px, north up
+    # a 10 m x 10 m zone 20 m east of the centre: pixels u 650..750, v 350..450 before the margin
+    lat1, lon1 = frame.to_wgs84(15.0, -5.0)
+    lat2, lon2 = frame.to_wgs84(25.0, 5.0)
+    far = frame.to_wgs84(5000.0, 5000.0)
+    zones = RoiZones([box(lon1, lat1, lon2, lat2), box(far[1], far[0], far[1] + 0.001, far[0] + 0.001)])
+    (poly,) = zones.polygons_px(cam, frame, margin_m=0.0, max_range_m=500.0)
+    assert poly[:, 0].min() == pytest.approx(650, abs=1.0) and poly[:, 0].max() == pytest.approx(750, abs=1.0)
+    assert poly[:, 1].min() == pytest.approx(350, abs=1.0) and poly[:, 1].max() == pytest.approx(450, abs=1.0)
+    (grown,) = zones.polygons_px(cam, frame, margin_m=3.0, max_range_m=500.0)
+    assert grown[:, 0].min() == pytest.approx(620, abs=1.5)
+    assert RoiZones([]).polygons_px(cam, frame, 3.0, 500.0) == []
