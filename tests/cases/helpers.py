@@ -72,3 +72,8 @@ def square(e0: float, n0: float, e1: float, n1: float):
     from shapely.geometry import Polygon
 
     return Polygon([latlon(e, n)[::-1] for e, n in ((e0, n0), (e1, n0), (e1, n1), (e0, n1))])
+
+
+from pathlib import Path  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
