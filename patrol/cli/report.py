@@ -47,15 +47,16 @@ def report_cmd(
         settings, store = _open(config, db)
         with store:
             if cases:
-                path = write_case_board(store, out, settings)
+                paths = write_case_board(store, out, settings)
             else:
                 zs = None
                 if zones is not None:
                     from patrol.zones import load_zones
 
                     zs = load_zones(zones)
-                path = write_flight_report(store, flight, out, settings, zones=zs)  # type: ignore[arg-type]
-        typer.echo(str(path))
+                paths = write_flight_report(store, flight, out, settings, zones=zs)  # type: ignore[arg-type]
+        for p in paths:
+            typer.echo(str(p))
 
     guarded(run)
 

@@ -169,8 +169,11 @@ def _image_ref(path: str | None, bbox: Any, frames: dict[str, Any]) -> ImageRef 
     return ImageRef(real, box, getattr(meta, "frame_index", None))
 
 
-def load_flight_report(store: Any, flight_id: str, settings: Any = None, zones: Any = None) -> FlightReportData:
-    """Build the flight report's view model from the store. Raises StoreError for an unknown flight."""
+def load_flight_report(
+    store: Any, flight_id: str, settings: Any = None, zones: Any = None, summary: Any = None
+) -> FlightReportData:
+    """Build the flight report's view model from the store. ``summary`` (pipeline FlightSummary) adds
+    input failures the store does not hold. Raises StoreError for an unknown flight."""
     from patrol.errors import StoreError
 
     flight = store.get_flight(flight_id)
@@ -185,7 +188,11 @@ def load_flight_report(store: Any, flight_id: str, settings: Any = None, zones: 
         return display_name(p, source)
 
     ok_frames = [sf for sf in stored if sf.meta is not None and not sf.error]
-    failed = tuple(FailedInput(name(sf.path), redact_paths(sf.error or "unreadable", roots)) for sf in stored if sf.error or sf.meta is None)
+    failed = [FailedInput(name(sf.path), redact_paths(sf.error or "unreadable", roots)) for sf in stored if sf.error or sf.meta is None]
+    listed = {sf.path for sf in stored}
+    for fail in getattr(summary, "failures", None) or ():
+        if fail.path not in listed:
+            failed.append(FailedInput(name(fail.path), redact_paths(str(fail.reason), roots)))
     ordered = sorted(ok_frames, key=lambda sf: (getattr(sf.meta, "time", None) is None, getattr(sf.meta, "time", None) or 0, sf.path))
     points = []
     for sf in ordered:
@@ -236,7 +243,7 @@ def load_flight_report(store: Any, flight_id: str, settings: Any = None, zones: 
         area_covered_m2=area,
         findings=tuple(cards),
         verifications=tuple(verifs),
-        failed_inputs=failed,
+        failed_inputs=tuple(failed),
         frames=tuple(points),
         zones=zone_shapes(zones),
         started_at=flight.started_at,
@@ -246,21 +253,23 @@ def load_flight_report(store: Any, flight_id: str, settings: Any = None, zones: 
 
 
 # -- what the pipeline and the CLI call -----------------------------------------------------------
-def write_flight_report(store: Any, flight_id: str, out_dir: str | Path, settings: Any = None, zones: Any = None) -> Path:
-    """Write the flight's report to ``out_dir/index.html`` (+ ``thumbs/``); returns the HTML path.
+def write_flight_report(
+    store: Any, flight_id: str, out_dir: str | Path, settings: Any = None, zones: Any = None, summary: Any = None
+) -> list[Path]:
+    """Write the flight's report to ``out_dir/index.html`` (+ ``thumbs/``); returns [the HTML path].
 
-    ``zones`` (patrol.zones.Zones) are drawn on the map when given. Raises StoreError for an unknown
-    flight."""
+    ``zones`` (patrol.zones.Zones) are drawn on the map when given; ``summary`` (the pipeline's
+    FlightSummary) adds failed inputs the store lacks. Raises StoreError for an unknown flight."""
     from patrol.report.html import write_flight_report_html
 
-    return write_flight_report_html(load_flight_report(store, flight_id, settings, zones), out_dir)
+    return [write_flight_report_html(load_flight_report(store, flight_id, settings, zones, summary), out_dir)]
 
 
-def write_case_board(store: Any, out_dir: str | Path, settings: Any = None, now: datetime | None = None) -> Path:
-    """Write the case board of the whole store to ``out_dir/index.html``; returns its path."""
+def write_case_board(store: Any, out_dir: str | Path, settings: Any = None, now: datetime | None = None) -> list[Path]:
+    """Write the case board of the whole store to ``out_dir/index.html``; returns [its path]."""
     from patrol.report.html import write_case_board_html
 
-    return write_case_board_html(load_case_board(store, settings, now), out_dir)
+    return [write_case_board_html(load_case_board(store, settings, now), out_dir)]
 
 
 def export_text(
