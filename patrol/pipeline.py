@@ -280,6 +280,7 @@ class _Ctx:
         self.settings = settings
         self.flight_id = flight_id
         self.progress = progress or (lambda stage, done, total: None)
+        self.zones: Any = None
 
 
 def process_flight(
@@ -319,6 +320,7 @@ def process_flight(
         return FlightSummary.from_dict(known.summary, skipped=True)
 
     ctx = _Ctx(store, settings, flight_id, progress)
+    ctx.zones = zones
     # 1. ingest (metadata only: cheap, so it is simply redone until its stage is committed)
     if not store.stage_done(flight_id, "ingest"):
         metas, bad = _read_metas(files)
@@ -577,7 +579,7 @@ def _stage_report(ctx: _Ctx, out_dir: str | Path | None, summary: FlightSummary)
     if fn is None:
         return []
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    written = fn(ctx.store, ctx.flight_id, Path(out_dir), settings=ctx.settings, summary=summary)
+    written = fn(ctx.store, ctx.flight_id, Path(out_dir), settings=ctx.settings, zones=ctx.zones, summary=summary)
     return [str(p) for p in (written or [])]
 
 
