@@ -11,6 +11,7 @@ from patrol.cli.app import app
 
 # One module per domain; each registers its commands on ``app`` when imported.
 COMMAND_MODULES: tuple[str, ...] = (
+    "patrol.cli.ingest",
     "patrol.cli.process",
     "patrol.cli.cases",
     "patrol.cli.report",
