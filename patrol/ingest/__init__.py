@@ -1,1 +1,141 @@
-"""Reading where every frame was taken and where it looked: photos (EXIF/XMP) and DJI video (SRT)."""
+"""Reading where every frame was taken and where it looked: photos (EXIF/XMP) and DJI video (SRT).
+
+Public API:
+  read_frame(path) -> FrameMeta            one photo (JPEG or HEIC); raises InputError subclasses
+  iter_inputs(paths, ...) -> FrameMeta | InputError, for files and folders (recursive): photos, and
+                                           videos with a sidecar .SRT (frames sampled at an interval)
+  require_position(meta) -> meta           MissingGeotag when the frame has no GPS position
+  load_image(meta) -> BGR ndarray          pixels of a photo or of a sampled video frame
+  read_srt(path) / parse_srt(text)         DJI telemetry -> Telemetry(samples, warnings)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from patrol.errors import BadImage, BadTelemetry, InputError
+from patrol.ingest.frame import FrameMeta, Intrinsics
+from patrol.ingest.photo import PHOTO_SUFFIXES, load_image, read_frame, require_position
+from patrol.ingest.srt import Telemetry, TelemetrySample, parse_srt, read_srt
+
+__all__ = [
+    "FrameMeta",
+    "Intrinsics",
+    "Telemetry",
+    "TelemetrySample",
+    "collect_files",
+    "iter_inputs",
+    "load_image",
+    "parse_srt",
+    "read_frame",
+    "read_srt",
+    "require_position",
+]
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v"})
+PARALLEL_MIN_FILES = 256  # below this a process pool costs more than it saves
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[Path | InputError]:
+    """Photos and videos under ``paths`` (folders recursively, sorted); InputError for bad paths.
+
+    Files named explicitly must be photos or videos; inside folders other files (labels, .SRT
+    sidecars, notes) are skipped.
+    """
+    out: list[Path | InputError] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES | VIDEO_SUFFIXES
+            )
+            out.extend(found)
+        elif p.is_file():
+            if p.suffix.lower() in PHOTO_SUFFIXES | VIDEO_SUFFIXES:
+                out.append(p)
+            elif p.suffix.lower() == ".srt":
+                out.append(InputError(p, "an .SRT is read with its video (same name); use `patrol telemetry` for the SRT alone"))
+            else:
+                # Unknown extension: try it as a photo (some tools write .JPG without the suffix).
+                out.append(p)
+        else:
+            out.append(InputError(p, "no such file or folder"))
+    return out
+
+
+def _read_photo(path: str) -> FrameMeta | InputError:
+    try:
+        return read_frame(path)
+    except InputError as e:
+        return e
+
+
+def _video_items(path: Path, interval_s: float) -> Iterator[FrameMeta | InputError]:
+    from patrol.ingest.video import find_sidecar_srt, frame_meta_at, plan_samples, video_info
+
+    srt = find_sidecar_srt(path)
+    if srt is None:
+        yield BadTelemetry(path, "no sidecar .SRT telemetry next to the video (same name, .SRT)")
+        return
+    try:
+        telemetry = read_srt(srt)
+        info = video_info(path)
+    except InputError as e:
+        yield e
+        return
+    for w in telemetry.warnings:
+        yield BadTelemetry(srt, w)
+    for idx, t in plan_samples(info, interval_s):
+        yield frame_meta_at(str(path), info, telemetry, idx, t)
+
+
+def iter_inputs(
+    paths: Iterable[str | Path],
+    *,
+    video_interval_s: float = 1.0,
+    workers: int = 1,
+    require_gps: bool = True,
+) -> Iterator[FrameMeta | InputError]:
+    """FrameMeta (or the InputError that stopped it) for every photo and sampled video frame.
+
+    ``workers`` > 1 reads photos in a process pool when there are many (0 = one per CPU).
+    With ``require_gps`` a frame without a position is yielded as MissingGeotag instead.
+    """
+    items = collect_files(paths)
+    photos = [str(p) for p in items if isinstance(p, Path) and p.suffix.lower() not in VIDEO_SUFFIXES]
+    n_workers = (os.cpu_count() or 1) if workers == 0 else workers
+    results: Iterator[FrameMeta | InputError]
+    if n_workers > 1 and len(photos) >= PARALLEL_MIN_FILES:
+        pool = ProcessPoolExecutor(max_workers=n_workers)
+        results = pool.map(_read_photo, photos, chunksize=64)
+    else:
+        pool = None
+        results = map(_read_photo, photos)
+    try:
+        for item in items:
+            if isinstance(item, InputError):
+                yield item
+            elif item.suffix.lower() in VIDEO_SUFFIXES:
+                for v in _video_items(item, video_interval_s):
+                    yield _check(v, require_gps)
+            else:
+                yield _check(next(results), require_gps)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _check(item: FrameMeta | InputError, require_gps: bool) -> FrameMeta | InputError:
+    if isinstance(item, FrameMeta) and require_gps and not item.has_position:
+        try:
+            require_position(item)
+        except InputError as e:
+            return e
+    return item
+
+
+# Keep BadImage importable from here for callers that catch it around load_image.
+_ = BadImage

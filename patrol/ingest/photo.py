@@ -1,0 +1,179 @@
+"""One photo -> FrameMeta: JPEG (EXIF + XMP + SOF pixel size) or HEIC (EXIF + ispe size).
+
+``build_frame`` is the pure core that merges the sources (EXIF first, XMP fallbacks, DJI pose
+fields from XMP); ``read_frame`` is the file edge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from patrol.errors import BadImage, MissingGeotag
+from patrol.ingest.cameras import frame_intrinsics
+from patrol.ingest.exif import ExifFields, exif_fields, parse_exif_datetime, qvci_datetime, read_exif, read_exif_tags
+from patrol.ingest.frame import FrameMeta
+from patrol.ingest.heic import is_heif, read_heif_size
+from patrol.ingest.jpeg import is_jpeg, read_jpeg_header
+from patrol.ingest.xmp import parse_xmp, xmp_float
+
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".heic", ".heif"})
+
+
+def _first_float(xmp: dict[str, str], *keys: str) -> float | None:
+    for k in keys:
+        v = xmp_float(xmp, k)
+        if v is not None:
+            return v
+    return None
+
+
+def _xmp_time(xmp: dict[str, str]) -> datetime | None:
+    v = xmp.get("exif:DateTimeOriginal")
+    return parse_exif_datetime(v) if v else None
+
+
+def build_frame(
+    path: str,
+    size_wh: tuple[int, int] | None,
+    exif: ExifFields,
+    xmp: dict[str, str],
+    extra_time: datetime | None = None,
+) -> FrameMeta:
+    """Merge EXIF and XMP fields into a FrameMeta (pure). EXIF wins where both carry a value."""
+    lat, lon = exif.lat_deg, exif.lon_deg
+    if lat is None or lon is None:
+        xlat = _first_float(xmp, "drone-dji:GpsLatitude", "drone-dji:Latitude", "sensefly:Latitude")
+        xlon = _first_float(
+            xmp, "drone-dji:GpsLongitude", "drone-dji:GpsLongtitude", "drone-dji:Longitude", "sensefly:Longitude"
+        )
+        if xlat is not None and xlon is not None and -90 <= xlat <= 90 and -180 <= xlon <= 180:
+            lat, lon = xlat, xlon
+    abs_alt = exif.alt_m
+    if abs_alt is None:
+        abs_alt = _first_float(xmp, "drone-dji:AbsoluteAltitude", "sensefly:AltitudeWGS84")
+    rel_alt = _first_float(xmp, "drone-dji:RelativeAltitude", "sensefly:Height")
+    focal_mm = exif.focal_mm if exif.focal_mm is not None else _first_float(xmp, "exif:FocalLength")
+    focal35 = exif.focal35_mm
+    if focal35 is None:
+        f35 = _first_float(xmp, "exif:FocalLengthIn35mmFilm")
+        focal35 = f35 if f35 else None
+    make = exif.make or (xmp.get("tiff:Make") or "").strip() or None
+    model = exif.model or (xmp.get("tiff:Model") or "").strip() or None
+    time = exif.time or _xmp_time(xmp) or extra_time
+    intrinsics, why = frame_intrinsics(
+        size_wh,
+        model=model,
+        focal_mm=focal_mm,
+        focal35_mm=focal35,
+        calibrated_focal_px=_first_float(xmp, "drone-dji:CalibratedFocalLength"),
+        calibrated_cx_px=_first_float(xmp, "drone-dji:CalibratedOpticalCenterX"),
+        calibrated_cy_px=_first_float(xmp, "drone-dji:CalibratedOpticalCenterY"),
+        capture_wh=exif.pixel_wh,
+    )
+    rtk_flag_f = _first_float(xmp, "drone-dji:RtkFlag")
+    stds = [_first_float(xmp, f"drone-dji:RtkStd{k}") for k in ("Lon", "Lat", "Hgt")]
+    rtk_std = (stds[0], stds[1], stds[2]) if all(s is not None for s in stds) else None
+    flight_yaw = _first_float(xmp, "drone-dji:FlightYawDegree", "sensefly:Heading")
+    return FrameMeta(
+        path=path,
+        size_wh=size_wh,
+        lat_deg=lat,
+        lon_deg=lon,
+        abs_alt_m=abs_alt,
+        rel_alt_m=rel_alt,
+        gimbal_yaw_deg=_first_float(xmp, "drone-dji:GimbalYawDegree"),
+        gimbal_pitch_deg=_first_float(xmp, "drone-dji:GimbalPitchDegree"),
+        gimbal_roll_deg=_first_float(xmp, "drone-dji:GimbalRollDegree"),
+        flight_yaw_deg=flight_yaw,
+        flight_pitch_deg=_first_float(xmp, "drone-dji:FlightPitchDegree", "sensefly:PitchAngle"),
+        flight_roll_deg=_first_float(xmp, "drone-dji:FlightRollDegree", "sensefly:RollAngle"),
+        focal_mm=focal_mm,
+        focal35_mm=focal35,
+        time=time,
+        make=make,
+        model=model,
+        orientation=exif.orientation,
+        intrinsics=intrinsics,
+        intrinsics_error=why,
+        rtk_flag=int(rtk_flag_f) if rtk_flag_f is not None else None,
+        rtk_std_m=rtk_std,  # type: ignore[arg-type]
+    )
+
+
+def _merged_xmp(main: bytes | None, extended: dict[str, bytes], path: str) -> dict[str, str]:
+    fields = parse_xmp(main, path) if main else {}
+    if extended:
+        guid = fields.get("xmpNote:HasExtendedXMP")
+        for g, data in extended.items():
+            if guid is None or g == guid:
+                for k, v in parse_xmp(data, path).items():
+                    fields.setdefault(k, v)
+    return fields
+
+
+def read_frame(path: str | Path) -> FrameMeta:
+    """Read a photo's metadata. Raises BadImage (not a JPEG/HEIC, unreadable) or BadMetadata.
+
+    A photo without a GPS position still gives a FrameMeta (``has_position`` False); call
+    ``require_position`` where a position is needed.
+    """
+    p = str(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except OSError as e:
+        raise BadImage(p, f"cannot read file: {e.strerror or e}") from e
+    if not head:
+        raise BadImage(p, "empty file")
+    if is_jpeg(head):
+        hdr = read_jpeg_header(p)
+        if hdr.size_wh is None:
+            raise BadImage(p, "truncated or corrupt JPEG: no frame header (SOF) before the image data")
+        exif = read_exif(hdr.exif_tiff, p) if hdr.exif_tiff else ExifFields()
+        xmp = _merged_xmp(hdr.xmp, hdr.extended_xmp, p)
+        qtime = qvci_datetime(hdr.qvci) if hdr.qvci else None
+        return build_frame(p, hdr.size_wh, exif, xmp, qtime)
+    if is_heif(head):
+        size = read_heif_size(p)
+        with open(p, "rb") as fh:
+            exif = exif_fields(read_exif_tags(fh, p))
+        return build_frame(p, size, exif, {})
+    raise BadImage(p, "not a JPEG or HEIC photo")
+
+
+def require_position(meta: FrameMeta) -> FrameMeta:
+    """``meta`` unchanged, or MissingGeotag when it has no GPS position."""
+    if not meta.has_position:
+        if meta.frame_index is not None:
+            at = f" at {meta.video_time_s:.2f} s" if meta.video_time_s is not None else ""
+            raise MissingGeotag(meta.path, "latitude/longitude", f"no GPS position in the SRT telemetry{at} (frame {meta.frame_index})")
+        raise MissingGeotag(meta.path, "GPSLatitude/GPSLongitude", "no GPS position in EXIF or XMP")
+    return meta
+
+
+def load_image(meta: FrameMeta):
+    """Decoded BGR pixels of a frame (photo or sampled video frame) with OpenCV; BadImage on failure.
+
+    HEIC needs an optional decoder (pillow-heif); without one this raises BadImage saying so.
+    """
+    import cv2  # heavy: only where pixels are needed
+
+    p = meta.path
+    if meta.frame_index is not None:
+        from patrol.ingest.video import read_video_frame
+
+        return read_video_frame(p, meta.frame_index)
+    if Path(p).suffix.lower() in (".heic", ".heif"):
+        try:
+            import numpy as np
+            import pillow_heif  # type: ignore[import-not-found]
+        except ImportError as e:
+            raise BadImage(p, "HEIC pixels need the optional decoder pillow-heif (pip install pillow-heif)") from e
+        heif = pillow_heif.open_heif(p, convert_hdr_to_8bit=True)
+        rgb = np.asarray(heif)
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    img = cv2.imread(p, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if img is None:
+        raise BadImage(p, "cannot decode image pixels")
+    return img
