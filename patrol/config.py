@@ -90,6 +90,7 @@ class CasesSettings:
     match_radius_m: float = 5.0
     overdue_days: int = 2
     max_verify_gsd_m: float = 0.05  # a spot is "covered well" only at this GSD or finer
+    auto_dispatch: bool = False  # dispatch each new case to its grid cell's unit at once (no reviewer step)
 
 
 @dataclass(frozen=True)
