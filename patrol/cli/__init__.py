@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "patrol.cli.process",
     "patrol.cli.cases",
     "patrol.cli.report",
+    "patrol.cli.train",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,71 @@
+"""`patrol train`: build a tile dataset, train a detector, export ONNX and write its model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from patrol.cli.app import EXIT_OK, app, err, guarded
+
+
+@app.command("train")
+def train_cmd(
+    data: Annotated[
+        list[Path],
+        typer.Option(
+            "--data",
+            help="Labelled folder (repeatable): images with YOLO .txt (+ classes.txt), aerial-cars, UAV-PDD VOC, "
+            "or a `patrol sim flight` output.",
+        ),
+    ] = [],  # noqa: B006 - typer needs a literal default
+    out: Annotated[Path, typer.Option("--out", help="Output folder: dataset/, runs/, patrol.onnx, MODEL_CARD.md.")] = Path(
+        "train-out"
+    ),
+    epochs: Annotated[int, typer.Option("--epochs", help="Epochs (a --time-min limit overrides this).")] = 30,
+    imgsz: Annotated[int, typer.Option("--imgsz", help="Tile and model input size in pixels.")] = 320,
+    time_min: Annotated[
+        float | None, typer.Option("--time-min", help="Stop training after this many minutes (epochs re-planned).")
+    ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option("--init", help="Local .pt to start from (e.g. models' previous weights); never a bare name."),
+    ] = None,
+    arch: Annotated[str, typer.Option("--arch", help="ultralytics model yaml, e.g. yolov8s.yaml or yolov8n.yaml.")] = "yolov8s.yaml",
+    val_group: Annotated[
+        list[str],
+        typer.Option("--val-group", help="Source group held out for validation (repeatable); default: built-in list + 20% of other sources."),
+    ] = [],  # noqa: B006
+    sim_worlds: Annotated[int, typer.Option("--sim-worlds", help="Synthetic worlds to cut training tiles from.")] = 0,
+    sim_crops: Annotated[int, typer.Option("--sim-crops", help="Tiles cut from each synthetic world raster.")] = 150,
+    batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 16,
+    device: Annotated[str, typer.Option("--device", help="cpu, or a CUDA device index such as 0.")] = "cpu",
+) -> None:
+    """Train a detector on labelled aerial images (and synthetic ones), export ONNX, write the model card.
+
+    Use it to fine-tune the bundled model on your own labelled footage: --data your_folder --init weights.pt.
+    Needs the training extra (bash scripts/setup.sh --train).
+    """
+
+    def run() -> None:
+        from patrol.train.pipeline import DEFAULT_VAL_GROUPS, TrainJob, run_job
+
+        job = TrainJob(
+            data=tuple(data),
+            out_dir=out,
+            epochs=epochs,
+            time_min=time_min,
+            imgsz=imgsz,
+            init_weights=init,
+            architecture=arch,
+            val_groups=tuple(val_group) or DEFAULT_VAL_GROUPS,
+            batch=batch,
+            device=device,
+            sim_worlds=sim_worlds,
+            sim_tiles_per_world=sim_crops,
+        )
+        run_job(job, log=err)
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)
