@@ -158,6 +158,7 @@ def ground_detection(
     frame: str,
     settings: Any,
     sharpness: float | None = None,
+    position_sigma_m: float | None = None,
 ) -> GroundDetection | None:
     """Project ``det`` (a Detection) seen by ``camera`` (patrol.geo.camera.Camera in ``local``, a
     LocalFrame) to the ground. ``settings`` is the FindingsSettings section.
@@ -168,6 +169,7 @@ def ground_detection(
     factor; the near edge is the ground contact. For a forward-looking oblique view this is the
     bottom of the box; near nadir the box centre; for flat objects (h = 0) the box's ground centre.
     Returns None when the box centre's ray misses the ground (above the horizon).
+    ``position_sigma_m`` overrides ``settings.position_sigma_m`` for this frame (e.g. an RTK fix).
     """
     import numpy as np
 
@@ -225,7 +227,7 @@ def ground_detection(
     box_px = math.sqrt((x2 - x1) * (y2 - y1))
     sig_ang = math.radians(settings.angle_sigma_deg)
     terms = (
-        settings.position_sigma_m,
+        settings.position_sigma_m if position_sigma_m is None else position_sigma_m,
         (height * height + rng * rng) / height * sig_ang,  # along-range effect of a pitch error
         rng / height * settings.altitude_sigma_m,
         settings.box_sigma_frac * box_px * gsd,

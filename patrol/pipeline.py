@@ -499,8 +499,9 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
             off_ground += len(dets)
             continue
         sharp = (stages.get(f"detect:{fr.path}") or {}).get("sharpness") or []
+        rtk = _rtk_sigma_m(fr.meta)
         for j, d in enumerate(dets):
-            g = ground_detection(d, cam, local, fr.path, s.findings, sharp[j] if j < len(sharp) else None)
+            g = ground_detection(d, cam, local, fr.path, s.findings, sharp[j] if j < len(sharp) else None, rtk)
             if g is None:
                 off_ground += 1
             else:
@@ -518,6 +519,19 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
             "findings",
             {"findings": len(findings), "by_category": by_cat, "ground_detections": len(gds), "off_ground": off_ground},
         )
+
+
+def _rtk_sigma_m(meta: Any) -> float | None:
+    """Horizontal position error of an RTK-fixed frame (DJI RtkStdLon/Lat), else None."""
+    std = getattr(meta, "rtk_std_m", None)
+    flag = getattr(meta, "rtk_flag", None)
+    if std is None or flag != 50:
+        return None
+    try:
+        sigma = math.hypot(float(std[0]), float(std[1]))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return sigma if math.isfinite(sigma) else None
 
 
 def _time_key(meta: Any) -> str:

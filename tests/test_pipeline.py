@@ -1,0 +1,186 @@
+"""process_flight end to end on a small generated world: cases vs truth, no double counting, grid and
+unit, idempotent rerun, before/after flights, kill -9 at any stage then rerun."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from patrol.config import Settings
+from patrol.errors import InputError
+from patrol.pipeline import process_flight, usable_range_m
+from patrol.store import open_store
+from patrol.zones import load_zones
+from tests.pipeline_world import OBJECTS, BoxDetector, camera_at, dist_m, install, make_flight, write_zones, LOCAL
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    before = make_flight(tmp_path / "inbox" / "2026-05-04-a", seed=1, corrupt=True)
+    after_objects = [o for o in OBJECTS if o.oid != "garbage"]
+    after = make_flight(tmp_path / "inbox" / "2026-05-05-a", seed=2, objects=after_objects)
+    install([before, after], monkeypatch)
+    zones = load_zones(write_zones(tmp_path / "zones.geojson"))
+    return before, after, zones
+
+
+def _process(flight, zones, db, detector, out=None):
+    with open_store(db) as store:
+        return process_flight([flight.folder], Settings(), store, detector, out, zones=zones)
+
+
+def test_cases_match_truth_once_each_in_the_right_cell(world, tmp_path):
+    before, _, zones = world
+    db = tmp_path / "p.db"
+    det = BoxDetector([before])
+    s = _process(before, zones, db, det)
+    assert s.frames_read == 10 and s.frames_failed == 1
+    assert s.failures[0].path.endswith("DJI_0099.JPG")
+    assert s.detections == sum(len(v) for v in before.boxes.values())
+    with open_store(db) as store:
+        findings = store.load_findings(s.flight_id)
+        cases = store.list_cases()
+    # no object counted twice across overlapping frames; every object seen once
+    assert len(findings) == len(OBJECTS)
+    for o in OBJECTS:
+        lat, lon = LOCAL.to_wgs84(*o.centre_en)
+        near = [f for f in findings if f.class_name == o.class_name and dist_m(f.lat_deg, f.lon_deg, lat, lon) < 1.0]
+        assert len(near) == 1, o.oid
+        assert near[0].category == o.violation, o.oid
+        assert len(near[0].frames) >= 2  # seen in overlapping frames, merged
+    # cases vs true problems: precision and recall, right grid cell and unit
+    truth = [o for o in OBJECTS if o.violation]
+    matched = set()
+    for c in cases:
+        hits = [o for o in truth if o.violation == c.category and dist_m(c.lat_deg, c.lon_deg, *LOCAL.to_wgs84(*o.centre_en)) < 1.5]
+        if hits:
+            matched.add(hits[0].oid)
+            assert (c.grid_cell, c.unit) == (hits[0].grid_cell, hits[0].unit), hits[0].oid
+    precision = len(matched) / len(cases)
+    recall = len(matched) / len(truth)
+    assert precision >= 0.95 and recall >= 0.95
+    assert s.cases_new == len(truth)
+    assert s.findings_by_category == {"illegal_parking": 2, "exposed_garbage": 1, "road_damage": 1, "counted": 3}
+
+
+def test_rerun_leaves_database_identical(world, tmp_path):
+    before, _, zones = world
+    db = tmp_path / "p.db"
+    det = BoxDetector([before])
+    first = _process(before, zones, db, det)
+    calls = det.calls
+    with open_store(db) as store:
+        dump1 = store.dump(volatile=True)
+    again = _process(before, zones, db, det)
+    with open_store(db) as store:
+        dump2 = store.dump(volatile=True)
+    assert again.skipped and not first.skipped
+    assert det.calls == calls  # nothing detected again
+    assert dump1 == dump2
+    assert (again.cases_new, again.findings, again.frames_failed) == (first.cases_new, first.findings, first.frames_failed)
+
+
+def test_after_flight_reobserves_and_queues_the_fixed_spot(world, tmp_path):
+    before, after, zones = world
+    db = tmp_path / "p.db"
+    det = BoxDetector([before, after])
+    _process(before, zones, db, det)
+    s = _process(after, zones, db, det)
+    assert s.cases_new == 0
+    assert s.cases_reobserved == 3  # both parked cars and the pothole are still there
+    assert s.cases_queued == 1  # the garbage is gone: before/after verification
+    with open_store(db) as store:
+        queued = store.pending_verifications(s.flight_id)
+        case = store.get_case(queued[0].case_id)
+    assert case.category == "exposed_garbage"
+
+
+def test_usable_range():
+    assert usable_range_m(camera_at(0.0), 0.04) == 0.0  # nadir GSD is exactly 0.04 m
+    r = usable_range_m(camera_at(0.0), 0.05)
+    assert 20.0 < r < 30.0
+
+
+def test_no_frames_is_an_input_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with open_store(":memory:") as store:
+        with pytest.raises(InputError, match="no photos or videos"):
+            process_flight([tmp_path / "empty"], Settings(), store, BoxDetector([]))
+
+
+# --- kill -9 at any stage, then rerun: same database as an uninterrupted run -------------------------
+
+KILLER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[5])
+    from tests.pipeline_world import BoxDetector, install, make_flight
+    from patrol.config import Settings
+    from patrol.pipeline import process_flight
+    from patrol.store import open_store
+    from patrol.store.repo import Store
+    from patrol.zones import load_zones
+
+    folder, db, hang_stage, ready = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
+    flight = make_flight(folder, seed=1, corrupt=True)  # same files as the parent's flight
+    install([flight])
+    original = Store.mark_stage
+
+    def hanging_mark_stage(self, flight_id, stage, info=None):
+        original(self, flight_id, stage, info)  # rows and marker written, transaction not committed
+        if stage == hang_stage:
+            ready.write_text("hanging")
+            time.sleep(600)
+
+    Store.mark_stage = hanging_mark_stage
+    with open_store(db) as store:
+        process_flight([folder], Settings(), store, BoxDetector([flight]), None, zones=load_zones(sys.argv[6]))
+    """
+)
+
+
+@pytest.mark.parametrize("stage", ["ingest", "detect:3", "detect", "findings", "cases"])
+def test_kill_9_mid_stage_then_rerun(world, tmp_path, stage):
+    before, _, zones = world
+    zones_file = tmp_path / "zones.geojson"
+    # reference: one uninterrupted run
+    ref_db = tmp_path / "ref.db"
+    _process(before, zones, ref_db, BoxDetector([before]))
+    # killed run: hangs inside the stage's transaction, then kill -9
+    if stage.startswith("detect:"):
+        frame = sorted(before.metas)[int(stage.split(":")[1])]
+        stage = f"detect:{frame}"
+    db = tmp_path / "killed.db"
+    ready = tmp_path / "ready"
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    proc = subprocess.Popen([sys.executable, str(script), str(before.folder), str(db), stage, str(ready), str(REPO), str(zones_file)])
+    try:
+        t0 = time.monotonic()
+        while not ready.exists():
+            assert proc.poll() is None, "the run ended before reaching the stage"
+            assert time.monotonic() - t0 < 60
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with open_store(db) as store:
+        assert not store.stage_done(store.list_flights()[0].flight_id, stage)  # the stage was rolled back
+        assert store.list_flights()[0].status == "processing"
+    s = _process(before, zones, db, BoxDetector([before]))
+    assert not s.skipped
+    with open_store(db) as store, open_store(ref_db) as ref:
+        assert store.dump() == ref.dump()
+        assert len(store.list_cases()) == 4
