@@ -62,10 +62,12 @@ def update_cases(
     flight_id: str,
     findings: Sequence[Any],
     *,
-    radius_m: float,
+    radius_m: float | None = None,
     coverage: Sequence[Coverage] = (),
-    max_verify_gsd_m: float = 0.05,
+    max_verify_gsd_m: float | None = None,
     at: datetime | None = None,
+    auto_dispatch: bool | None = None,
+    settings: Any = None,
 ) -> CasesSummary:
     """Match a flight's findings to the store's cases, open new cases, record re-observations, link
     findings to cases and queue covered-but-unseen active cases for verification.
@@ -74,7 +76,16 @@ def update_cases(
     so they can be linked. Runs in one transaction with the ``cases`` stage marker; returns
     ``skipped=True`` without touching anything when the stage already ran for this flight.
     ``at`` is the time recorded on events (default now; pass the flight time for reproducible data).
+    ``radius_m``, ``max_verify_gsd_m`` and ``auto_dispatch`` (dispatch every new case that has a
+    responsible unit at once) default to ``settings`` (a CasesSettings; its defaults when None).
     """
+    if settings is None:
+        from patrol.config import CasesSettings
+
+        settings = CasesSettings()
+    radius_m = settings.match_radius_m if radius_m is None else radius_m
+    max_verify_gsd_m = settings.max_verify_gsd_m if max_verify_gsd_m is None else max_verify_gsd_m
+    auto_dispatch = getattr(settings, "auto_dispatch", False) if auto_dispatch is None else auto_dispatch
     at = utc(at) if at is not None else now_utc()
     with store.transaction():
         if store.stage_done(flight_id, CASES_STAGE):
@@ -99,6 +110,13 @@ def update_cases(
                 case, event = lifecycle.open_case(f, flight_id=flight_id, at=at)
                 case = store.insert_case(case)
                 store.add_event(replace(event, case_id=case.case_id))
+                if auto_dispatch and case.unit:
+                    case, dispatched = lifecycle.transition(
+                        case, CaseStatus.DISPATCHED, at=at, source=EventSource.FLIGHT, flight_id=flight_id,
+                        note=f"dispatched to {case.unit} (grid cell {case.grid_cell or '-'})",
+                    )
+                    store.update_case(case)
+                    store.add_event(dispatched)
                 new_ids.append(case.case_id)
             else:
                 case, event = lifecycle.observe(by_id[m.case_id], f, flight_id=flight_id, at=at)

@@ -96,12 +96,23 @@ class SqliteDialect:
     def errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.Error,)
 
+    def in_transaction(self, conn: sqlite3.Connection) -> bool:
+        return conn.in_transaction
+
+    def tables_sql(self) -> str:
+        return "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+
+    def columns(self, conn: sqlite3.Connection, table: str) -> list[str]:
+        return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
 
 def dialect_for(target: Target) -> Any:
     """The Dialect for a parsed URL. PostgreSQL is designed for but not installed here."""
     if target.kind == "sqlite":
         return SqliteDialect(target.location)
+    scheme, _, rest = target.location.partition("://")
+    shown = f"{scheme}://{'***@' if '@' in rest else ''}{rest.rpartition('@')[2]}"  # never echo a password
     raise StoreError(
-        f"{target.location.split('@')[-1]}: the PostgreSQL backend is not installed in this version of "
-        "patrol; use a SQLite file path (the schema and repository are dialect-neutral, see patrol/store/dialect.py)"
+        f"{shown}: the PostgreSQL backend is not installed in this version of patrol; use a SQLite file "
+        "path or sqlite:///path (the schema and repository are dialect-neutral, see patrol/store/dialect.py)"
     )

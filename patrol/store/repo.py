@@ -151,7 +151,8 @@ class Store:
         except BaseException:
             self._depth -= 1
             if self._depth == 0:
-                self.conn.rollback() if self.conn.in_transaction else None
+                if self.dialect.in_transaction(self.conn):
+                    self._x("ROLLBACK")
             else:
                 self._x(f"ROLLBACK TO sp{self._depth}")
                 self._x(f"RELEASE sp{self._depth}")
@@ -496,8 +497,8 @@ class Store:
         databases built from the same inputs compare equal."""
         skip = set() if volatile else {"created_at", "finished_at", "done_at", "applied_at", "queued_at"}
         out = {}
-        for (table,) in self._x("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"):
-            cols = [r["name"] for r in self._x(f"PRAGMA table_info({table})") if r["name"] not in skip]
+        for (table,) in self._x(self.dialect.tables_sql()).fetchall():
+            cols = [c for c in self.dialect.columns(self.conn, table) if c not in skip]
             rows = self._x(f"SELECT {', '.join(cols)} FROM {table}").fetchall()
             out[table] = sorted((tuple(r) for r in rows), key=repr)
         return out

@@ -104,3 +104,19 @@ def test_duplicate_target_checks(store) -> None:
         set_status(store, 3, "duplicate", duplicate_of=2)
     c = store.get_case(2)
     assert c.status == "duplicate" and c.duplicate_of == 1 and store.events(2)[-1].note == "same hole"
+
+
+def test_settings_defaults_and_auto_dispatch(store) -> None:
+    from patrol.config import CasesSettings
+
+    fs = [finding("a", "road_damage", 0, 0, unit="Roads"), finding("b", "road_damage", 50, 0, unit=None, grid_cell=None)]
+    _flight(store, "F1", fs)
+    update_cases(store, "F1", fs, settings=CasesSettings(auto_dispatch=True), at=T0)
+    a, b = store.list_cases()
+    assert (a.status, b.status) == ("dispatched", "open")  # no unit: nobody to dispatch to
+    assert [(e.kind, e.source, e.note) for e in store.events(1)][1] == ("transition", "flight", "dispatched to Roads (grid cell G-01)")
+    # the radius comes from settings when not given
+    f2 = [finding("a2", "road_damage", 8, 0)]
+    _flight(store, "F2", f2)
+    s2 = update_cases(store, "F2", f2, settings=CasesSettings(match_radius_m=10.0), at=T0 + timedelta(days=1))
+    assert s2.reobserved_case_ids == (1,) and store.get_case(1).status == "still_present"
