@@ -173,10 +173,15 @@ def match_detections(
 
 
 def sharpness(gray: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Variance of the Laplacian (higher = sharper)."""
-    lap = cv2.Laplacian(gray, cv2.CV_32F)
+    """Variance of the Laplacian over the variance of the intensity (higher = sharper). Dividing by
+    the contrast makes it blind to a lighting gain, so a darker day is not mistaken for blur."""
+    g = gray.astype(np.float32)
+    lap = cv2.Laplacian(g, cv2.CV_32F)
     v = lap[mask] if mask is not None else lap
-    return float(v.var()) if v.size else 0.0
+    i = g[mask] if mask is not None else g
+    if v.size < 16:
+        return 0.0
+    return float(v.var() / max(float(i.var()), 1.0))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FEATURES = ("sift", "orb", "akaze")
+FEATURES = ("sift", "orb", "akaze")  # akaze needs an OpenCV build that has it (4.x; moved out in 5.0)
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ def _make(kind: str, n_features: int):
     if kind == "orb":
         return cv2.ORB_create(nfeatures=n_features), cv2.NORM_HAMMING
     if kind == "akaze":
+        if not hasattr(cv2, "AKAZE_create"):
+            raise ValueError(f"AKAZE is not in this OpenCV build ({cv2.__version__}); use sift or orb")
         return cv2.AKAZE_create(), cv2.NORM_HAMMING
     raise ValueError(f"unknown feature type {kind!r}; expected one of {', '.join(FEATURES)}")
 
