@@ -184,3 +184,36 @@ def test_kill_9_mid_stage_then_rerun(world, tmp_path, stage):
     with open_store(db) as store, open_store(ref_db) as ref:
         assert store.dump() == ref.dump()
         assert len(store.list_cases()) == 4
+
+
+def test_cli_process_summary_exit_codes(world, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from patrol.cli import app
+    from patrol.cli import process as cli_process
+
+    before, _, _ = world
+    from patrol.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown detector 'yolo9000'"):
+        cli_process.make_detector("yolo9000", Settings(), [])
+    monkeypatch.setattr(cli_process, "make_detector", lambda kind, settings, paths: BoxDetector([before]))
+    runner = CliRunner()
+    db = tmp_path / "cli.db"
+    args = ["process", str(before.folder), "--db", str(db), "--zones", str(tmp_path / "zones.geojson")]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 1, r.output  # one unreadable frame
+    assert "DJI_0099.JPG: not a JPEG" in r.output
+    assert "frames: 10 read, 1 failed" in r.output
+    assert "cases: 4 new, 0 re-observed, 0 queued for verification" in r.output
+    r = runner.invoke(app, [*args, "--json"])
+    data = json.loads(r.stdout[r.stdout.index("{"):])
+    assert data["skipped"] is True and data["cases_new"] == 4
+    bad = tmp_path / "bad.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"kind": "grid_cell", "name": "A1"}, '
+                   '"geometry": {"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.41, 39.9], [116.41, 39.91], [116.4, 39.9]]]}}]}')
+    r = runner.invoke(app, ["process", str(before.folder), "--db", str(db), "--zones", str(bad)])
+    assert r.exit_code == 2
+    assert "feature 0 ('A1'): grid_cell has no 'unit'" in r.output
