@@ -20,8 +20,8 @@ from typing import Any
 
 from patrol.errors import GeometryError, InputError, PatrolError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".heif")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 FLIGHT_SUFFIXES = IMAGE_SUFFIXES + VIDEO_SUFFIXES
 
 STAGES = ("ingest", "detect", "findings", "cases", "verify", "report")
@@ -161,25 +161,24 @@ def _flight_name(paths: Sequence[str | Path], files: Sequence[Path]) -> str:
     return files[0].parent.name if files else "flight"
 
 
-def _read_metas(files: Sequence[Path]) -> tuple[list[Any], list[FrameFailure]]:
+def _read_metas(files: Sequence[Path], settings: Any = None) -> tuple[list[Any], list[FrameFailure]]:
     """FrameMeta for every frame (photos; sampled video frames), failures for unreadable files."""
     from patrol import ingest
 
     metas: list[Any] = []
     bad: list[FrameFailure] = []
-    iter_inputs = getattr(ingest, "iter_inputs", None)
-    if iter_inputs is not None:
-        for item in iter_inputs([str(f) for f in files]):
-            if isinstance(item, BaseException):
-                bad.append(FrameFailure(str(getattr(item, "path", "?")), getattr(item, "reason", str(item))))
-            else:
-                metas.append(item)
-        return metas, bad
-    for f in files:
-        try:
-            metas.append(ingest.read_frame(f))
-        except InputError as e:
-            bad.append(FrameFailure(e.path, e.reason))
+    ing = getattr(settings, "ingest", None)
+    items = ingest.iter_inputs(
+        [str(f) for f in files],
+        video_interval_s=getattr(ing, "video_interval_s", 1.0),
+        workers=getattr(ing, "workers", 1),
+        require_gps=True,
+    )
+    for item in items:
+        if isinstance(item, InputError):
+            bad.append(FrameFailure(item.path, item.reason))
+        else:
+            metas.append(item)
     return metas, bad
 
 
@@ -192,24 +191,9 @@ def frame_key(meta: Any) -> str:
 
 def load_frame_image(meta: Any) -> Any:
     """BGR image of a frame: the photo, or the sampled frame of a video. BadImage on failure."""
-    from patrol.detect.engine import read_image
-    from patrol.errors import BadImage
+    from patrol.ingest import load_image
 
-    if getattr(meta, "frame_index", None) is None:
-        return read_image(meta.path)
-    import cv2
-
-    cap = cv2.VideoCapture(str(meta.path))
-    try:
-        if not cap.isOpened():
-            raise BadImage(meta.path, "cannot open the video")
-        cap.set(cv2.CAP_PROP_POS_FRAMES, int(meta.frame_index))
-        ok, img = cap.read()
-    finally:
-        cap.release()
-    if not ok or img is None:
-        raise BadImage(meta.path, f"cannot decode frame {meta.frame_index}")
-    return img
+    return load_image(meta)
 
 
 # --- geometry helpers ----------------------------------------------------------------------------
@@ -323,7 +307,7 @@ def process_flight(
     ctx.zones = zones
     # 1. ingest (metadata only: cheap, so it is simply redone until its stage is committed)
     if not store.stage_done(flight_id, "ingest"):
-        metas, bad = _read_metas(files)
+        metas, bad = _read_metas(files, settings)
         bad = missing + bad
         times = [m.time for m in metas if getattr(m, "time", None) is not None]
         store.begin_flight(flight_id, name=name, source=source, n_files=len(files), started_at=min(times) if times else None)

@@ -155,7 +155,7 @@ def install(flights: list[Flight], monkeypatch=None) -> None:
 
     table = {k: v for f in flights for k, v in f.metas.items()}
 
-    def read_metas(files):
+    def read_metas(files, settings=None):
         metas, bad = [], []
         for f in files:
             m = table.get(str(Path(f).resolve()))
