@@ -60,6 +60,8 @@ class SqliteDialect:
         self.timeout_s = timeout_s
 
     def connect(self) -> sqlite3.Connection:
+        if sqlite3.sqlite_version_info < (3, 35, 0):  # INSERT ... RETURNING, ON CONFLICT upserts
+            raise StoreError(f"SQLite {sqlite3.sqlite_version} is too old: patrol needs 3.35 or newer")
         if self.location != ":memory:":
             parent = Path(self.location).expanduser().resolve().parent
             if not parent.is_dir():

@@ -138,6 +138,11 @@ class Store:
         except self.dialect.errors() as e:
             raise StoreError(f"{self.url}: {e} (in: {' '.join(sql.split())[:120]})") from e
 
+    def _insert(self, sql: str, params: Sequence[Any], id_column: str) -> int:
+        """Run an INSERT and return the new row's generated id (INSERT ... RETURNING, portable)."""
+        row = self._x(f"{sql} RETURNING {id_column}", params).fetchone()
+        return int(row[0])
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """All writes inside commit together or not at all. Nested use makes a savepoint."""
@@ -279,8 +284,17 @@ class Store:
             ),
         )
 
+    def get_frame(self, flight_id: str, path: str) -> StoredFrame | None:
+        """One stored frame of a flight by its path (e.g. a case's evidence frame), or None."""
+        rows = self._x("SELECT * FROM frames WHERE flight_id = ? AND path = ?", (flight_id, str(path))).fetchall()
+        found = self._frames(rows)
+        return found[0] if found else None
+
     def load_frames(self, flight_id: str) -> list[StoredFrame]:
-        rows = self._x("SELECT * FROM frames WHERE flight_id = ? ORDER BY path", (flight_id,)).fetchall()
+        return self._frames(self._x("SELECT * FROM frames WHERE flight_id = ? ORDER BY path", (flight_id,)).fetchall())
+
+    @staticmethod
+    def _frames(rows: Sequence[Any]) -> list[StoredFrame]:
         return [
             StoredFrame(
                 flight_id=r["flight_id"],
@@ -352,8 +366,8 @@ class Store:
     def insert_case(self, case: Case) -> Case:
         """Insert a new case (its case_id is ignored); returns it with the assigned case_id."""
         cols = codec.CASE_COLUMNS.split(", ", 1)[1]
-        cur = self._x(f"INSERT INTO cases ({cols}) VALUES ({', '.join('?' * 19)})", codec.case_values(case))
-        return dataclasses.replace(case, case_id=int(cur.lastrowid))
+        new_id = self._insert(f"INSERT INTO cases ({cols}) VALUES ({', '.join('?' * 19)})", codec.case_values(case), "case_id")
+        return dataclasses.replace(case, case_id=new_id)
 
     def update_case(self, case: Case) -> None:
         cols = codec.CASE_COLUMNS.split(", ")[1:]
@@ -383,11 +397,11 @@ class Store:
         where, params = [], []
         if statuses is not None:
             sts = [str(CaseStatus(s)) for s in statuses]
-            where.append(f"status IN ({', '.join('?' * len(sts))})" if sts else "0")
+            where.append(f"status IN ({', '.join('?' * len(sts))})" if sts else "1 = 0")
             params += sts
         if categories is not None:
             cats = list(categories)
-            where.append(f"category IN ({', '.join('?' * len(cats))})" if cats else "0")
+            where.append(f"category IN ({', '.join('?' * len(cats))})" if cats else "1 = 0")
             params += cats
         if unit is not None:
             where.append("unit = ?")
@@ -412,7 +426,7 @@ class Store:
 
     def add_event(self, event: CaseEvent) -> CaseEvent:
         """Append an event (its event_id is ignored); returns it with the assigned id."""
-        cur = self._x(
+        new_id = self._insert(
             "INSERT INTO case_events (case_id, at, from_status, to_status, source, flight_id, finding_id, evidence, note) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -426,8 +440,9 @@ class Store:
                 event.evidence,
                 event.note,
             ),
+            "event_id",
         )
-        return dataclasses.replace(event, event_id=int(cur.lastrowid))
+        return dataclasses.replace(event, event_id=new_id)
 
     def events(self, case_id: int) -> list[CaseEvent]:
         rows = self._x(f"SELECT {codec.EVENT_COLUMNS} FROM case_events WHERE case_id = ? ORDER BY event_id", (case_id,))
@@ -458,13 +473,14 @@ class Store:
         """Store a verdict (replacing one for the same case and flight) and mark the queue item done."""
         with self.transaction():
             self._x("DELETE FROM verifications WHERE case_id = ? AND flight_id = ?", (v.case_id, v.flight_id))
-            cur = self._x(
+            new_id = self._insert(
                 "INSERT INTO verifications (case_id, flight_id, at, verdict, score, before_frame, after_frame, "
                 "evidence_path, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (v.case_id, v.flight_id, codec.ts(v.at), v.verdict, v.score, v.before_frame, v.after_frame, v.evidence_path, codec.dumps(v.details)),
+                "verification_id",
             )
             self._x("UPDATE verification_queue SET state = 'done' WHERE case_id = ? AND flight_id = ?", (v.case_id, v.flight_id))
-            return dataclasses.replace(v, verification_id=int(cur.lastrowid))
+            return dataclasses.replace(v, verification_id=new_id)
 
     def verifications(self, case_id: int | None = None, flight_id: str | None = None) -> list[VerificationRecord]:
         where, params = [], []

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -101,6 +100,7 @@ def test_frames_detections_findings_round_trip(store) -> None:
     import shapely
 
     assert shapely.from_wkt(frames[0].footprint_wkt).equals_exact(fp, 1e-12)
+    assert store.get_frame("F1", meta.path) == frames[0] and store.get_frame("F2", meta.path) is None
 
     dets = [Detection((1, 2, 30, 40), "vehicle", 0.9), Detection((5, 5, 9, 9), "garbage", 0.4)]
     store.save_detections("F1", meta.path, dets)
@@ -229,4 +229,3 @@ def test_dump_ignores_wall_clock_columns(tmp_path) -> None:
             s.finish_flight("F")
             dumps.append(s.dump())
     assert dumps[0] == dumps[1] and dumps[0]["flights"]
-    assert sqlite3.sqlite_version_info >= (3, 24)  # ON CONFLICT upserts
