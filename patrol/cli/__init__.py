@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "patrol.cli.cases",
     "patrol.cli.report",
     "patrol.cli.train",
+    "patrol.cli.detect",
 )
 
 for _name in COMMAND_MODULES:

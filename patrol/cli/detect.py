@@ -1,0 +1,198 @@
+"""`patrol detect` (tiled detection on photos, with ground positions) and `patrol eval` (AP50, P/R)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from patrol.cli.app import EXIT_INPUT_FAILED, EXIT_OK, ConfigOpt, JsonOpt, app, err, guarded, load, progress_enabled
+
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="Model file (.onnx; .pt with --backend ultralytics). Default: models/patrol.onnx.")
+]
+BackendOpt = Annotated[
+    str | None, typer.Option("--backend", help="Detector backend: onnx (default, no torch) or ultralytics.")
+]
+ConfidenceOpt = Annotated[
+    float | None, typer.Option("--confidence", min=0.0, max=1.0, help="Operating score threshold (default from config).")
+]
+
+
+def _overrides(model: str | None, backend: str | None, confidence: float | None, tile: int | None = None) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if model is not None:
+        d["model"] = model
+    if backend is not None:
+        d["backend"] = backend
+    if confidence is not None:
+        d["confidence"] = confidence
+    if tile is not None:
+        d["tile_px"] = tile
+    return {"detect": d} if d else {}
+
+
+def _frame_json(r) -> dict[str, Any]:
+    dets = []
+    for i, d in enumerate(r.detections):
+        g = r.ground[i] if i < len(r.ground) else None
+        dets.append(
+            {
+                "class_name": d.class_name,
+                "score": round(d.score, 4),
+                "bbox_xyxy_px": [round(v, 1) for v in d.bbox_xyxy_px],
+                "lat_deg": None if g is None else round(g.lat_deg, 7),
+                "lon_deg": None if g is None else round(g.lon_deg, 7),
+            }
+        )
+    return {
+        "path": r.path,
+        "size_wh": list(r.size_wh),
+        "tiles_total": r.tiles_total,
+        "tiles_run": r.tiles_run,
+        "note": r.note,
+        "detections": dets,
+    }
+
+
+def _frame_text(r) -> str:
+    head = f"{r.path}  {r.size_wh[0]}x{r.size_wh[1]}  tiles {r.tiles_run}/{r.tiles_total}  {len(r.detections)} detections"
+    if r.note:
+        head += f"  ({r.note})"
+    lines = [head]
+    for i, d in enumerate(r.detections):
+        x1, y1, x2, y2 = d.bbox_xyxy_px
+        g = r.ground[i] if i < len(r.ground) else None
+        where = f"  {g.lat_deg:.7f} {g.lon_deg:.7f}" if g is not None else ""
+        lines.append(f"  {d.class_name:<13} {d.score:.2f}  [{x1:.0f} {y1:.0f} {x2:.0f} {y2:.0f}]{where}")
+    return "\n".join(lines)
+
+
+@app.command("detect")
+def detect_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Photos or folders of photos (recursive).")],
+    json_out: JsonOpt = False,
+    model: ModelOpt = None,
+    backend: BackendOpt = None,
+    zones: Annotated[
+        Path | None,
+        typer.Option("--zones", help="Zones GeoJSON: on geotagged photos only tiles touching a zone run (ROI tiling)."),
+    ] = None,
+    confidence: ConfidenceOpt = None,
+    tile: Annotated[int | None, typer.Option("--tile", min=32, help="Tile size in px (default: the model's input size).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Detect vehicles, vendor stalls, road damage and garbage on photos, tile by tile at native resolution.
+
+    Prints each photo's detections (class, score, pixel box) and, when the photo is geotagged (GPS +
+    height + gimbal pose), each detection's position on the ground. With --zones, only the tiles that
+    see a zone are run. A bad file is reported on stderr and skipped (exit 1 at the end).
+    """
+
+    def setup():
+        from patrol.detect.engine import RoiZones
+        from patrol.detect.registry import load_detector
+        from patrol.zones import load_zones
+
+        settings = load(config, _overrides(model, backend, confidence, tile))
+        roi = RoiZones.from_zones(load_zones(zones)) if zones is not None else None
+        return settings, load_detector(settings.detect), roi
+
+    settings, detector, roi = guarded(setup)
+    from patrol.detect.engine import detect_file, expand_paths
+    from patrol.errors import InputError
+
+    items = list(expand_paths(paths))
+    failed = 0
+    results = []
+    for item in _bar(items, "detect", show=not json_out):
+        if isinstance(item, InputError):
+            err(f"error: {item}")
+            failed += 1
+            continue
+        try:
+            r = detect_file(item, detector, settings, roi)
+        except InputError as e:
+            err(f"error: {e}")
+            failed += 1
+            continue
+        if json_out:
+            results.append(_frame_json(r))
+        else:
+            typer.echo(_frame_text(r))
+    if json_out:
+        typer.echo(json.dumps(results, indent=2))
+    raise typer.Exit(EXIT_INPUT_FAILED if failed else EXIT_OK)
+
+
+def _bar(items, label: str, show: bool = True):
+    """Progress on stderr, only for a person at a terminal and only for more than one item."""
+    items = list(items)
+    if not (show and progress_enabled() and len(items) > 1):
+        yield from items
+        return
+    import click
+
+    with click.progressbar(items, label=label, file=click.get_text_stream("stderr")) as bar:
+        yield from bar
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+@app.command("eval")
+def eval_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Labelled folder: images with YOLO .txt or Pascal VOC .xml labels.")],
+    model: ModelOpt = None,
+    backend: BackendOpt = None,
+    class_map: Annotated[
+        str | None,
+        typer.Option(
+            "--class-map",
+            help="Source label -> patrol class: a JSON/TOML file or 'car=vehicle,cyclist=' (empty = ignore). "
+            "Default knows aerial-cars and UAV-PDD2023 names.",
+        ),
+    ] = None,
+    confidence: ConfidenceOpt = None,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Score a model on a labelled folder: AP50 per class, and precision/recall at the operating confidence.
+
+    Runs the same tiled inference as `patrol detect` on whole images. Images without a label file are
+    skipped; label classes the class map leaves out are listed.
+    """
+
+    def setup():
+        from patrol.detect.evaluate import parse_class_map
+
+        return load(config, _overrides(model, backend, confidence)), parse_class_map(class_map)
+
+    settings, cmap = guarded(setup)
+    from patrol.detect.evaluate import evaluate_model
+
+    errors = []
+
+    def on_error(e) -> None:
+        errors.append(e)
+        err(f"error: {e}")
+
+    report = guarded(
+        lambda: evaluate_model(settings, data, cmap, on_error=on_error, progress=lambda it: _bar(it, "eval", not json_out))
+    )
+    if json_out:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        typer.echo(f"model {report.model}  data {report.data}  images {report.images}  confidence {report.confidence:.2f}  {report.seconds:.1f} s")
+        typer.echo(f"{'class':<13} {'labels':>6} {'dets':>6} {'AP50':>6} {'P':>6} {'R':>6}")
+        for c in report.per_class:
+            typer.echo(f"{c.class_name:<13} {c.n_gt:>6} {c.n_pred:>6} {_fmt(c.ap50):>6} {_fmt(c.precision):>6} {_fmt(c.recall):>6}")
+        typer.echo(f"mAP50 {_fmt(report.map50)}")
+        if report.unmapped:
+            typer.echo("left out (not in the class map): " + ", ".join(f"{k} {v}" for k, v in sorted(report.unmapped.items())))
+        if report.skipped:
+            typer.echo(f"{len(report.skipped)} image(s) without labels skipped")
+    raise typer.Exit(EXIT_INPUT_FAILED if errors else EXIT_OK)
