@@ -471,6 +471,7 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
     order = []
     for i, fr in enumerate(sorted(frames, key=lambda f: (_time_key(f.meta), f.path))):
         order.append(fr.path)
+        ctx.progress("findings", i + 1, len(frames))
         dets = dets_by_frame.get(fr.path, [])
         if not dets:
             continue
@@ -490,7 +491,6 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
                 off_ground += 1
             else:
                 gds.append(g)
-        ctx.progress("findings", i + 1, len(frames))
     findings = build_findings(gds, zones, s.rules.rules, s.findings, local, ctx.flight_id, order) if local else []
     by_cat: dict[str, int] = {}
     for f in findings:

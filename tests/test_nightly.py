@@ -192,3 +192,37 @@ def test_cli_nightly_errors_and_lock_message(tmp_path):
         holder.release()
     assert r.exit_code == 0
     assert "another patrol nightly is running" in r.output
+
+
+def test_nightly_end_to_end_on_generated_flights(tmp_path, monkeypatch):
+    from tests.pipeline_world import BoxDetector, install, make_flight, write_zones
+    from patrol.zones import load_zones
+
+    inbox = tmp_path / "inbox"
+    a = make_flight(inbox / "2026-05-04-a", seed=1)
+    b = make_flight(inbox / "2026-05-05-a", seed=2)
+    c = inbox / "2026-05-06-broken"
+    c.mkdir()
+    (c / "DJI_0001.JPG").write_bytes(b"not a jpeg")
+    now = time.time()
+    for age, d in ((300, a.folder), (200, b.folder), (100, c)):
+        for f in d.iterdir():
+            os.utime(f, (now - age, now - age))
+    install([a, b], monkeypatch)
+    zones = load_zones(write_zones(tmp_path / "zones.geojson"))
+    det = BoxDetector([a, b])
+    db = tmp_path / "p.db"
+    with open_store(db) as store:
+        res = run_nightly(inbox, Settings(), store, lambda: det, zones=zones)
+    assert [s.name for s in res.processed] == ["2026-05-04-a", "2026-05-05-a"]
+    assert [Path(f.folder).name for f in res.failed] == ["2026-05-06-broken"]
+    assert "no frame could be read" in res.failed[0].error or "no photos" in res.failed[0].error
+    assert res.exit_code == 1
+    assert res.processed[0].cases_new == 4 and res.processed[1].cases_reobserved == 4
+    calls = det.calls
+    with open_store(db) as store:
+        dump = store.dump()
+        res2 = run_nightly(inbox, Settings(), store, lambda: det, zones=zones)
+        assert store.dump() == dump
+    assert res2.processed == () and len(res2.already_done) == 2 and det.calls == calls
+    assert [Path(f.folder).name for f in res2.failed] == ["2026-05-06-broken"]  # retried, still broken
