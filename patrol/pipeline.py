@@ -53,6 +53,7 @@ class FlightSummary:
     cases_queued: int
     failures: tuple[FrameFailure, ...] = ()
     skipped: bool = False
+    frames_unplaced: int = 0  # read, but without a usable pose: detected, never put on the map
     verified: int | None = None  # None: the verify stage is not available
     verdicts: dict[str, int] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()
@@ -67,6 +68,7 @@ class FlightSummary:
             "skipped": self.skipped,
             "frames_read": self.frames_read,
             "frames_failed": self.frames_failed,
+            "frames_unplaced": self.frames_unplaced,
             "failures": [[f.path, f.reason] for f in self.failures],
             "detections": self.detections,
             "findings": self.findings,
@@ -96,6 +98,7 @@ class FlightSummary:
             cases_queued=d["cases_queued_for_verification"],
             failures=tuple(FrameFailure(p, r) for p, r in d.get("failures", [])),
             skipped=skipped,
+            frames_unplaced=d.get("frames_unplaced", 0),
             verified=d.get("verified"),
             verdicts=dict(d.get("verdicts") or {}),
             outputs=tuple(d.get("outputs") or ()),
@@ -110,7 +113,8 @@ class FlightSummary:
         cats = ", ".join(f"{k} {v}" for k, v in sorted(self.findings_by_category.items())) or "none"
         out = [
             head,
-            f"  frames: {self.frames_read} read, {self.frames_failed} failed",
+            f"  frames: {self.frames_read} read, {self.frames_failed} failed"
+            + (f" ({self.frames_unplaced} read without a usable pose)" if self.frames_unplaced else ""),
             f"  detections: {self.detections}",
             f"  findings: {self.findings} ({cats})",
             f"  cases: {self.cases_new} new, {self.cases_reobserved} re-observed, "
@@ -600,6 +604,7 @@ def _summary(ctx: _Ctx, name: str, source: str, out_dir: str | Path | None, t0: 
         source=source,
         frames_read=ing.get("frames_read", 0),
         frames_failed=ing.get("frames_failed", 0),
+        frames_unplaced=ing.get("frames_without_pose", 0),
         failures=tuple(FrameFailure(p, r) for p, r in ing.get("failures", [])),
         detections=det.get("detections", 0),
         findings=fnd.get("findings", 0),
