@@ -123,11 +123,11 @@ FULL_FRAME_DIAG_MM = math.hypot(36.0, 24.0)
 
 
 def _reference_diag_px(w: int, h: int) -> float:
-    # The 35 mm equivalent is quoted for the sensor's native format; a frame wider than 4:3
-    # (DJI and phone 16:9 modes) is a crop of the 4:3 frame's height, so use that frame's diagonal.
-    if w / h > 4 / 3 + 1e-6:
+    # The 35 mm equivalent is quoted for the sensor's native format (4:3 or 3:2). A frame wider
+    # than 3:2 (DJI and phone 16:9 modes) is a height crop of the 4:3 frame: use that diagonal.
+    if w / h > 1.5 + 1e-6:
         return math.hypot(w, w * 3 / 4)
-    if h / w > 4 / 3 + 1e-6:
+    if h / w > 1.5 + 1e-6:
         return math.hypot(h * 3 / 4, h)
     return math.hypot(w, h)
 
