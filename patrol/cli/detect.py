@@ -8,7 +8,18 @@ from typing import Annotated, Any
 
 import typer
 
-from patrol.cli.app import EXIT_INPUT_FAILED, EXIT_OK, ConfigOpt, JsonOpt, app, err, guarded, load, progress_enabled
+from patrol.cli.app import (
+    EXIT_INPUT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigOpt,
+    JsonOpt,
+    app,
+    err,
+    guarded,
+    load,
+    progress_enabled,
+)
 
 ModelOpt = Annotated[
     str | None, typer.Option("--model", help="Model file (.onnx; .pt with --backend ultralytics). Default: models/patrol.onnx.")
@@ -19,6 +30,19 @@ BackendOpt = Annotated[
 ConfidenceOpt = Annotated[
     float | None, typer.Option("--confidence", min=0.0, max=1.0, help="Operating score threshold (default from config).")
 ]
+
+
+def _setup(fn):
+    """guarded(), but a model that cannot be loaded is a usage error (exit 2): nothing was done."""
+    from patrol.errors import ConfigError, ModelError
+
+    def inner():
+        try:
+            return fn()
+        except ModelError as e:
+            raise ConfigError(str(e)) from e
+
+    return guarded(inner)
 
 
 def _overrides(model: str | None, backend: str | None, confidence: float | None, tile: int | None = None) -> dict[str, Any]:
@@ -100,7 +124,7 @@ def detect_cmd(
         roi = RoiZones.from_zones(load_zones(zones)) if zones is not None else None
         return settings, load_detector(settings.detect), roi
 
-    settings, detector, roi = guarded(setup)
+    settings, detector, roi = _setup(setup)
     from patrol.detect.engine import detect_file, expand_paths
     from patrol.errors import InputError
 
@@ -180,7 +204,7 @@ def eval_cmd(
         errors.append(e)
         err(f"error: {e}")
 
-    report = guarded(
+    report = _setup(
         lambda: evaluate_model(settings, data, cmap, on_error=on_error, progress=lambda it: _bar(it, "eval", not json_out))
     )
     if json_out:
