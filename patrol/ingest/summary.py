@@ -111,8 +111,13 @@ def summarize(meta: FrameMeta, geo: GeoSettings) -> FrameSummary:
 
 def ingest(paths: Iterable[str | Path], settings: Settings) -> Iterator[FrameSummary]:
     """A FrameSummary for every input frame or failed input, in input order."""
+    from patrol.errors import ConfigError
     from patrol.ingest import iter_inputs
 
+    if not settings.ingest.video_interval_s > 0:
+        raise ConfigError(f"ingest.video_interval_s must be positive, got {settings.ingest.video_interval_s}")
+    if settings.ingest.workers < 0:
+        raise ConfigError(f"ingest.workers must be 0 (one per CPU) or more, got {settings.ingest.workers}")
     for item in iter_inputs(paths, video_interval_s=settings.ingest.video_interval_s,
                             workers=settings.ingest.workers, require_gps=False):
         if isinstance(item, InputError):
