@@ -102,7 +102,9 @@ def zone_shapes(zones: Any) -> tuple[ZoneShape, ...]:
 
 
 # -- cases ----------------------------------------------------------------------------------------
-def case_row(case: Any, now: datetime, overdue_days: float, last_verdict: str | None = None) -> CaseRow:
+def case_row(
+    case: Any, now: datetime, overdue_days: float, last_verdict: str | None = None, flight_names: dict[str, str] | None = None
+) -> CaseRow:
     """A Case record -> CaseRow (age from opened_at to ``now``)."""
     age = max(0.0, (now - case.opened_at).total_seconds() / 86400.0)
     ev = ImageRef(case.evidence_frame, case.evidence_bbox_xyxy_px) if case.evidence_frame else None
@@ -123,6 +125,7 @@ def case_row(case: Any, now: datetime, overdue_days: float, last_verdict: str | 
         class_name=case.class_name,
         observations=case.observations,
         last_flight_id=case.last_flight_id,
+        last_flight_name=(flight_names or {}).get(case.last_flight_id),
         last_verdict=last_verdict,
         confidence=case.score,
         evidence=ev,
@@ -138,8 +141,9 @@ def _last_verdicts(store: Any) -> dict[int, str]:
 
 def load_case_rows(store: Any, now: datetime, overdue_days: float, cases: Iterable[Any] | None = None) -> tuple[CaseRow, ...]:
     verdicts = _last_verdicts(store)
+    names = {f.flight_id: f.name for f in store.list_flights()}
     cases = store.list_cases() if cases is None else cases
-    return tuple(case_row(c, now, overdue_days, verdicts.get(c.case_id)) for c in cases)
+    return tuple(case_row(c, now, overdue_days, verdicts.get(c.case_id), names) for c in cases)
 
 
 def load_case_board(store: Any, settings: Any = None, now: datetime | None = None) -> CaseBoardData:

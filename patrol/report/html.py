@@ -150,6 +150,11 @@ def render_flight_report(data: FlightReportData, thumbs: dict[str, str] | None =
     )
 
 
+def _id_key(case_id: str) -> tuple[int, int, str]:
+    """Numeric ids in numeric order (2 before 10), anything else after them."""
+    return (0, int(case_id), "") if case_id.isdigit() else (1, 0, case_id)
+
+
 def render_case_board(board: CaseBoardData, thumbs: dict[str, str] | None = None) -> str:
     """The case board (every case in the store, filterable and sortable in the page)."""
     thumbs = thumbs or {}
@@ -160,7 +165,7 @@ def render_case_board(board: CaseBoardData, thumbs: dict[str, str] | None = None
 
     script = _static("board.js")
     units, cats, counts = board.open_by_unit_and_category()
-    rows = sorted(board.cases, key=lambda c: (not c.active, not c.overdue, -c.age_days, c.case_id))
+    rows = sorted(board.cases, key=lambda c: (not c.active, not c.overdue, -c.age_days, _id_key(c.case_id)))
     return _env().get_template("cases.html.j2").render(
         b=board,
         rows=rows,

@@ -299,6 +299,7 @@ class CaseRow:
     class_name: str | None = None
     observations: int = 1
     last_flight_id: str | None = None
+    last_flight_name: str | None = None
     last_verdict: str | None = None
     confidence: float | None = None
     evidence: ImageRef | None = None

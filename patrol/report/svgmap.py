@@ -54,13 +54,14 @@ class SvgMap:
     path_d: str
     markers: tuple[SvgMarker, ...]
     checks: tuple[SvgMarker, ...]  # verified cases (drawn as rings)
+    cameras: tuple[tuple[float, float, str], ...]  # (x, y, frame name): where each frame was taken
     scale_bar_m: float
     scale_bar_px: float
     legend: tuple[tuple[str, str], ...]  # (label, colour)
 
     @property
     def empty(self) -> bool:
-        return not (self.markers or self.footprints or self.path_d)
+        return not (self.markers or self.footprints or self.cameras)
 
 
 class _Projection:
@@ -115,7 +116,7 @@ def build_svg_map(data: FlightReportData, width_px: float = 900.0, pad_frac: flo
     legend_labels = sorted({f.label for f in data.findings})
     legend = tuple((lab, category_colour(lab)) for lab in legend_labels)
     if not pts:
-        return SvgMap(width_px, 120.0, (), (), "", (), (), 0.0, 0.0, legend)
+        return SvgMap(width_px, 120.0, (), (), "", (), (), (), 0.0, 0.0, legend)
 
     lons = [p[0] for p in pts]
     lats = [p[1] for p in pts]
@@ -127,7 +128,7 @@ def build_svg_map(data: FlightReportData, width_px: float = 900.0, pad_frac: flo
     span_x = max((lon_max - lon_min) * coslat, min_span)
     span_y = max(lat_max - lat_min, min_span)
     span_x, span_y = span_x * (1 + 2 * pad_frac), span_y * (1 + 2 * pad_frac)
-    height_px = min(max(width_px * span_y / span_x, 240.0), 1.2 * width_px)
+    height_px = min(max(width_px * span_y / span_x, 240.0), 0.7 * width_px)  # keep the cards in reach
     k = min(width_px / span_x, height_px / span_y)
     lon_c, lat_c = (lon_min + lon_max) / 2.0, lat0
     proj = _Projection(lon_c, lat_c, k, width_px / 2.0, height_px / 2.0)
@@ -157,7 +158,8 @@ def build_svg_map(data: FlightReportData, width_px: float = 900.0, pad_frac: flo
         if fr.footprint_wgs84
     )
     path_pts = [proj(fr.lon_deg, fr.lat_deg) for fr in data.frames]
-    path_d = ("M" + "L".join(f"{_fmt(x)},{_fmt(y)}" for x, y in path_pts)) if path_pts else ""
+    path_d = ("M" + "L".join(f"{_fmt(x)},{_fmt(y)}" for x, y in path_pts)) if len(path_pts) > 1 else ""
+    cameras = tuple((x, y, fr.name) for (x, y), fr in zip(path_pts, data.frames))
 
     markers = []
     for f in data.findings:
@@ -174,4 +176,4 @@ def build_svg_map(data: FlightReportData, width_px: float = 900.0, pad_frac: flo
 
     bar_m = _nice_scale(width_px / 4.0 / k * 111_320.0)
     bar_px = bar_m / 111_320.0 * k
-    return SvgMap(width_px, height_px, tuple(zones), footprints, path_d, tuple(markers), tuple(checks), bar_m, bar_px, legend)
+    return SvgMap(width_px, height_px, tuple(zones), footprints, path_d, tuple(markers), tuple(checks), cameras, bar_m, bar_px, legend)

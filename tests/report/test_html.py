@@ -73,6 +73,7 @@ def test_one_card_and_one_marker_per_finding(flight_out) -> None:
         assert m.find_all("title")[0].text
     assert len([n for n in svg.iter() if n.has_class("footprint")]) == len(data.frames)
     assert len([n for n in svg.iter() if n.has_class("flight-path")]) == 1
+    assert len([n for n in svg.iter() if n.has_class("camera")]) == len(data.frames)
     assert len([n for n in svg.iter() if n.has_class("check")]) == len(data.verifications)
     zone_titles = [n.find_all("title")[0].text for n in svg.iter() if n.has_class("zone")]
     assert any(HOSTILE_ZONE in t for t in zone_titles)
@@ -169,9 +170,12 @@ def test_board_rows_and_data_attributes(board_out) -> None:
         assert r.attrs["data-overdue"] == ("1" if c.overdue else "0")
         assert r.attrs["data-active"] == ("1" if c.active else "0")
         assert float(r.attrs["data-age"]) == pytest.approx(c.age_days, abs=0.01)
-    # Active, overdue, oldest first.
+    # Active, overdue, oldest first; ties in numeric id order (2 before 10).
     first = by_id[rows[0].attrs["data-id"]]
     assert first.active and first.overdue
+    keys = [(not by_id[r.attrs["data-id"]].active, not by_id[r.attrs["data-id"]].overdue,
+             -by_id[r.attrs["data-id"]].age_days, int(r.attrs["data-id"])) for r in rows]
+    assert keys == sorted(keys)
 
 
 def test_board_matrix_counts_open_cases(board_out) -> None:
