@@ -52,9 +52,10 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def plan_from_settings(settings: DetectSettings, detector: Any) -> TilePlan:
-    """TilePlan from the detect settings; tile_px 0 = the detector's input size (native pixels)."""
+    """TilePlan from the detect settings; tile_px 0 = the detector's input size (native pixels).
+    The overlap is capped at half a tile (beyond that every pixel is run more than 4 times)."""
     tile = settings.tile_px or int(getattr(detector, "input_wh", (640, 640))[0])
-    overlap = min(settings.overlap_px, tile - 1)
+    overlap = min(settings.overlap_px, tile // 2)
     classes = tuple(getattr(detector, "class_names", ()) or CLASSES)
     return TilePlan(tile, overlap, settings.iou, settings.ios, scale_passes(settings.class_scales, classes))
 

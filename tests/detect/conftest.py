@@ -70,3 +70,40 @@ def bundled_model() -> Path:
     if not BUNDLED.is_file():
         pytest.skip(f"bundled model not built yet: {BUNDLED} (scripts/ training recipe)")
     return BUNDLED
+
+
+def _head(rows, n_pad: int = 0, nc: int = 4) -> np.ndarray:
+    cols = [[cx, cy, w, h, *s] for cx, cy, w, h, s in rows]
+    cols += [[5.0, 5.0, 2.0, 2.0] + [0.0] * nc] * n_pad
+    return np.asarray(cols, dtype=np.float32).T[None]
+
+
+def synthetic_onnx(path, input_hw=(64, 64), names="{0: 'vehicle', 1: 'garbage'}"):
+    """A tiny ONNX 'detector' (no torch) whose head is a constant: a vehicle box at model pixels
+    (22, 12, 42, 20) scoring 0.9 and a garbage box at (7, 47, 13, 53) scoring 0.6, in every input."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    const = _head([(32, 16, 20, 8, [0.9, 0.0]), (10, 50, 6, 6, [0.1, 0.6])], n_pad=6, nc=2)
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, *input_hw])
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(const.shape))
+    nodes = [
+        helper.make_node("ReduceSum", ["images"], ["s"], keepdims=0),
+        helper.make_node("Mul", ["s", "zero"], ["z"]),
+        helper.make_node("Add", ["head", "z"], ["output0"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "synthetic",
+        [inp],
+        [out],
+        initializer=[numpy_helper.from_array(const, "head"), numpy_helper.from_array(np.float32(0), "zero")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    if names is not None:
+        model.metadata_props.add(key="names", value=names)
+    onnx.save(model, str(path))
+    return path
+
+

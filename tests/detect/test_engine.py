@@ -95,7 +95,7 @@ def test_plan_from_settings_uses_model_input_size():
     plan = plan_from_settings(DetectSettings(class_scales={"vehicle": 0.5}), ColourDetector())
     assert plan.tile_px == 320 and plan.overlap_px == 64
     assert [p.scale for p in plan.passes] == [1.0, 0.5]
-    assert plan_from_settings(DetectSettings(tile_px=640, overlap_px=900), ColourDetector()).overlap_px == 639
+    assert plan_from_settings(DetectSettings(tile_px=640, overlap_px=900), ColourDetector()).overlap_px == 320
 
 
 def test_read_image_errors(tmp_path):

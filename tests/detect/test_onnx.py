@@ -109,34 +109,7 @@ def test_to_blob_rgb_chw_unit_range():
     assert blob[0, 2].max() == 1.0 and blob[0, 0].max() == 0.0  # blue ends up in channel 2 (RGB)
 
 
-# --- a synthetic ONNX model (no torch): a fixed head, tests the session + metadata path ---
-
-
-def _synthetic_model(path, input_hw=(64, 64), names="{0: 'vehicle', 1: 'garbage'}"):
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    const = head([(32, 16, 20, 8, [0.9, 0.0]), (10, 50, 6, 6, [0.1, 0.6])], n_pad=6, nc=2)
-    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, *input_hw])
-    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(const.shape))
-    nodes = [
-        helper.make_node("ReduceSum", ["images"], ["s"], keepdims=0),
-        helper.make_node("Mul", ["s", "zero"], ["z"]),
-        helper.make_node("Add", ["head", "z"], ["output0"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "synthetic",
-        [inp],
-        [out],
-        initializer=[numpy_helper.from_array(const, "head"), numpy_helper.from_array(np.float32(0), "zero")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    if names is not None:
-        model.metadata_props.add(key="names", value=names)
-    onnx.save(model, str(path))
-    return path
+from tests.detect.conftest import synthetic_onnx as _synthetic_model  # noqa: E402
 
 
 def test_onnx_detector_end_to_end(tmp_path):
