@@ -1,8 +1,8 @@
 """Match a flight's findings to known cases, and find the cases the flight covered but did not see.
 
 Pure: findings, cases and frame footprints in, a MatchResult out. Distances are in metres in a local
-east-north tangent plane around the flight (patrol.geo.crs.LocalFrame; an equirectangular
-approximation if pyproj is unavailable — at a 5 m radius the difference is millimetres).
+east-north plane around the flight (an ellipsoidal equirectangular projection at the findings'
+centroid: at a 5 m radius it agrees with patrol.geo.crs.LocalFrame to millimetres, see _project).
 
 Rules:
 - only findings with a category take part; a finding joins the nearest matchable case (see
@@ -79,17 +79,25 @@ class MatchResult:
         return [m for m in self.matches if m.case_id is not None]
 
 
+_WGS84_A_M = 6_378_137.0
+_WGS84_E2 = 6.69437999014e-3
+
+
 def _project(lat: np.ndarray, lon: np.ndarray, origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        from patrol.geo.crs import LocalFrame
-    except ImportError:  # pragma: no cover - geo lands with the package; keep matching usable alone
-        lat0, lon0 = np.radians(origin[0]), origin[1]
-        e = np.radians(lon - lon0) * math.cos(lat0) * _EARTH_R_M
-        n = np.radians(lat - origin[0]) * _EARTH_R_M
-        return e, n
-    frame = LocalFrame(origin[0], origin[1])
-    e, n = frame.to_local(np.asarray(lat, dtype=float), np.asarray(lon, dtype=float))
-    return np.asarray(e, dtype=float), np.asarray(n, dtype=float)
+    """(lat, lon) -> (east_m, north_m) on the WGS84 ellipsoid's local tangent plane at ``origin``,
+    using the meridional and prime-vertical radii of curvature there (equirectangular).
+
+    Why not LocalFrame (pyproj aeqd): building one costs ~0.1 s here, more than the whole match, and
+    for two points 5 m apart anywhere within 20 km of the origin the two agree to a few millimetres.
+    """
+    phi0 = math.radians(origin[0])
+    w = 1.0 - _WGS84_E2 * math.sin(phi0) ** 2
+    m_r = _WGS84_A_M * (1.0 - _WGS84_E2) / w**1.5  # meridional radius of curvature
+    n_r = _WGS84_A_M / math.sqrt(w)  # prime vertical radius of curvature
+    dlon = (np.asarray(lon, dtype=float) - origin[1] + 180.0) % 360.0 - 180.0  # across the antimeridian
+    east = np.radians(dlon) * n_r * math.cos(phi0)
+    north = np.radians(np.asarray(lat, dtype=float) - origin[0]) * m_r
+    return east, north
 
 
 def match_findings(

@@ -51,7 +51,7 @@ def test_nearest_pairs_first_and_one_finding_per_case() -> None:
 
 
 def test_deterministic_tie_break_by_case_id() -> None:
-    cases = [case(9, "road_damage", 2, 0), case(3, "road_damage", -2, 0)]
+    cases = [case(9, "road_damage", 2, 0), case(3, "road_damage", 2, 0), case(5, "road_damage", 2, 0)]
     assert _ids(match_findings([finding("a", "road_damage", 0, 0)], cases, radius_m=R)) == [3]
 
 
@@ -111,3 +111,21 @@ def test_matching_is_a_maximal_one_to_one_assignment_within_radius(fpts, cpts) -
     free = [c for c in cs if c.case_id not in set(taken)]
     for m in res.new:
         assert all(c.category != m.finding.category or dist(m.finding, c) > R - 1e-3 for c in free)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.floats(-70, 70), st.floats(-179, 179),  # city origin
+    st.floats(-20_000, 20_000), st.floats(-20_000, 20_000),  # a point up to 20 km away
+    st.floats(0, 2 * math.pi), st.floats(0, 5),  # a second point within 5 m of it
+)
+def test_local_projection_agrees_with_localframe(lat0, lon0, e, n, theta, r) -> None:
+    import numpy as np
+
+    from patrol.cases.matching import _project
+    from patrol.geo.crs import LocalFrame
+
+    frame = LocalFrame(lat0, lon0)
+    lat, lon = frame.to_wgs84(np.array([e, e + r * math.cos(theta)]), np.array([n, n + r * math.sin(theta)]))
+    pe, pn = _project(lat, lon, (lat0, lon0))
+    assert math.hypot(pe[1] - pe[0], pn[1] - pn[0]) == pytest.approx(r, abs=0.02)
