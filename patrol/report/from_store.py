@@ -191,12 +191,18 @@ def load_flight_report(
     def name(p: str) -> str:
         return display_name(p, source)
 
+    # As the pipeline counts them: "read" = metadata readable; "failed" = unreadable. A read frame
+    # without a usable pose is listed with its reason and counted as not placed.
     ok_frames = [sf for sf in stored if sf.meta is not None and not sf.error]
+    n_read = sum(1 for sf in stored if sf.meta is not None)
     failed = [FailedInput(name(sf.path), redact_paths(sf.error or "unreadable", roots)) for sf in stored if sf.error or sf.meta is None]
-    listed = {sf.path for sf in stored}
-    for fail in getattr(summary, "failures", None) or ():
-        if fail.path not in listed:
-            failed.append(FailedInput(name(fail.path), redact_paths(str(fail.reason), roots)))
+    listed = {sf.path for sf in stored if sf.error or sf.meta is None}
+    extra = [(p, r) for p, r in ((store.stages(flight_id).get("detect") or {}).get("failed") or [])]
+    extra += [(f.path, f.reason) for f in (getattr(summary, "failures", None) or ())]
+    for path, reason in extra:  # pixels that failed at detection, failures only the summary knows
+        if path not in listed:
+            listed.add(path)
+            failed.append(FailedInput(name(path), redact_paths(str(reason), roots)))
     ordered = sorted(ok_frames, key=lambda sf: (getattr(sf.meta, "time", None) is None, getattr(sf.meta, "time", None) or 0, sf.path))
     points = []
     for sf in ordered:
@@ -242,8 +248,9 @@ def load_flight_report(
     return FlightReportData(
         flight_id=flight_id,
         title=flight.name or flight_id,
-        frames_read=len(ok_frames),
-        frames_failed=len(failed),
+        frames_read=n_read,
+        frames_failed=sum(1 for sf in stored if sf.meta is None),
+        frames_unplaced=n_read - len(ok_frames),
         area_covered_m2=area,
         findings=tuple(cards),
         verifications=tuple(verifs),

@@ -231,6 +231,7 @@ class FlightReportData:
     started_at: datetime | None = None
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     source_name: str | None = None  # the input folder's name (never its full path)
+    frames_unplaced: int = 0  # read, but without a usable geotag/pose (not on the map, not searched)
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -46,6 +46,8 @@ def _flight(store, root: Path, fid: str, at: datetime, findings_at, verify_case:
         meta = FrameMeta(path=str(p), lat_deg=lat, lon_deg=lon, rel_alt_m=60.0, time=at + timedelta(seconds=i))
         store.save_frame(fid, str(p), meta, gsd_m=0.02, footprint_wgs84=Polygon(square(i * 20.0, 0.0, 15.0)))
     store.save_frame(fid, str(paths[4]), None, error=f"{paths[4]}: not a JPEG (truncated)")
+    nogps = folder / "sub" / "IMG_0001.JPG"
+    store.save_frame(fid, str(nogps), FrameMeta(path=str(nogps)), error="no usable geotag (position missing)")
     findings = [_finding(f"{fid}-{k}", str(paths[k % 4]), e, n, c, z) for k, (e, n, c, z) in enumerate(findings_at)]
     store.save_findings(fid, findings)
     update_cases(store, fid, findings, radius_m=5.0, at=at)
@@ -79,8 +81,11 @@ def test_flight_report_from_store(db, tmp_path) -> None:
     with store:
         data = load_flight_report(store, "flightB")
         (html,) = write_flight_report(store, "flightB", tmp_path / "rep")
-    assert data.frames_read == 4 and data.frames_failed == 1
-    assert data.failed_inputs[0].name == HOSTILE_FILE
+    assert (data.frames_read, data.frames_failed, data.frames_unplaced) == (5, 1, 1)
+    assert {(f.name, f.reason) for f in data.failed_inputs} == {
+        (HOSTILE_FILE, f"{HOSTILE_FILE}: not a JPEG (truncated)"),
+        ("sub/IMG_0001.JPG", "no usable geotag (position missing)"),
+    }
     assert data.area_covered_m2 == pytest.approx(30 * 30 + 3 * 30 * 20, rel=0.02)  # overlapping footprints
     (card,) = data.findings
     assert card.outcome == "still_present" and card.frames_seen == ("DJI_0000.JPG",)
