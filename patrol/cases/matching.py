@@ -24,7 +24,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
-from patrol.cases.model import ACTIVE_STATUSES, MATCHABLE_STATUSES, Case
+from patrol.cases.model import ACTIVE_STATUSES, MATCHABLE_STATUSES, Case, CaseSpot
 
 _EARTH_R_M = 6_371_008.8
 
@@ -102,7 +102,7 @@ def _project(lat: np.ndarray, lon: np.ndarray, origin: tuple[float, float]) -> t
 
 def match_findings(
     findings: Sequence[Any],
-    cases: Sequence[Case],
+    cases: Sequence[Case | CaseSpot],
     *,
     radius_m: float,
     coverage: Sequence[Coverage] = (),
@@ -110,7 +110,7 @@ def match_findings(
 ) -> MatchResult:
     """Match ``findings`` (Finding records) to ``cases``; see the module docstring for the rules.
 
-    ``cases`` may hold cases of any status; only MATCHABLE_STATUSES take findings and only
+    ``cases`` (Case or the lighter CaseSpot) may hold cases of any status; only MATCHABLE_STATUSES take findings and only
     ACTIVE_STATUSES are queued for verification. Deterministic: ties break by finding order, then
     case_id. Raises ValueError for a negative radius.
     """
@@ -173,7 +173,7 @@ def match_findings(
 
 
 def covered_unseen(
-    cases: Sequence[Case], coverage: Sequence[Coverage], *, max_verify_gsd_m: float
+    cases: Sequence[Case | CaseSpot], coverage: Sequence[Coverage], *, max_verify_gsd_m: float
 ) -> tuple[VerifyRequest, ...]:
     """The ``cases`` whose spot lies inside a footprint with ``gsd_m <= max_verify_gsd_m``, each with
     the finest such frame (ties: frame name). Cases outside every usable footprint are left out."""

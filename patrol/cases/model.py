@@ -160,6 +160,17 @@ class Case:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CaseSpot:
+    """The few fields matching needs (a light view of a Case, cheap to load by the 100,000)."""
+
+    case_id: int
+    category: str
+    status: CaseStatus
+    lat_deg: float
+    lon_deg: float
+
+
 @dataclass(frozen=True)
 class CaseEvent:
     """One change to a case: a transition (``from_status`` != ``to_status``), a re-observation on a

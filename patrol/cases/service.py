@@ -98,11 +98,10 @@ def update_cases(
                 skipped=True,
             )
         bbox = _search_bbox(findings, coverage, pad_m=max(radius_m, 1.0) * 3)
-        candidates = [] if bbox is None else store.list_cases(statuses=MATCHABLE_STATUSES, bbox=bbox)
+        candidates = [] if bbox is None else store.case_spots(statuses=MATCHABLE_STATUSES, bbox=bbox)
         result: MatchResult = match_findings(
             findings, candidates, radius_m=radius_m, coverage=coverage, max_verify_gsd_m=max_verify_gsd_m
         )
-        by_id = {c.case_id: c for c in candidates}
         new_ids, seen_ids = [], []
         for m in result.matches:
             f = m.finding
@@ -119,7 +118,7 @@ def update_cases(
                     store.add_event(dispatched)
                 new_ids.append(case.case_id)
             else:
-                case, event = lifecycle.observe(by_id[m.case_id], f, flight_id=flight_id, at=at)
+                case, event = lifecycle.observe(store.get_case(m.case_id), f, flight_id=flight_id, at=at)
                 store.update_case(case)
                 store.add_event(event)
                 seen_ids.append(case.case_id)

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from patrol.cases.model import Case, CaseEvent, CaseStatus, now_utc
+from patrol.cases.model import Case, CaseEvent, CaseSpot, CaseStatus, now_utc
 from patrol.errors import StoreError
 from patrol.store import codec
 from patrol.store.dialect import dialect_for, parse_url
@@ -419,6 +419,22 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [codec.case_from_row(r) for r in self._x(sql, params)]
+
+    def case_spots(
+        self, *, statuses: Iterable[CaseStatus | str], bbox: tuple[float, float, float, float] | None = None
+    ) -> list[CaseSpot]:
+        """Light (case_id, category, status, lat, lon) views of the cases with these statuses, inside
+        ``bbox`` (min_lon, min_lat, max_lon, max_lat) when given — what matching needs."""
+        sts = [str(CaseStatus(s)) for s in statuses]
+        if not sts:
+            return []
+        sql = f"SELECT case_id, category, status, lat_deg, lon_deg FROM cases WHERE status IN ({', '.join('?' * len(sts))})"
+        params: list[Any] = list(sts)
+        if bbox is not None:
+            sql += " AND lon_deg BETWEEN ? AND ? AND lat_deg BETWEEN ? AND ?"
+            params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+        status_of = {str(s): s for s in CaseStatus}
+        return [CaseSpot(r[0], r[1], status_of[r[2]], r[3], r[4]) for r in self._x(sql + " ORDER BY case_id", params)]
 
     def count_cases(self) -> dict[str, int]:
         """status -> number of cases."""
