@@ -30,6 +30,10 @@ def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder to write index.html and thumbs/ into.")],
     flight: Annotated[str | None, typer.Option("--flight", help="Write the report of this flight (its id).")] = None,
     cases: Annotated[bool, typer.Option("--cases", help="Write the case board of the whole store.")] = False,
+    closed_days: Annotated[
+        float | None,
+        typer.Option("--closed-days", min=0, help="Case board: list closed cases updated in this many days (default 90)."),
+    ] = 90.0,
     zones: Annotated[
         Path | None, typer.Option("--zones", help="Zones GeoJSON to draw on the flight's map.")
     ] = None,
@@ -47,7 +51,7 @@ def report_cmd(
         settings, store = _open(config, db)
         with store:
             if cases:
-                paths = write_case_board(store, out, settings)
+                paths = write_case_board(store, out, settings, closed_window_days=closed_days)
             else:
                 zs = None
                 if zones is not None:

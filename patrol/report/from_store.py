@@ -146,10 +146,20 @@ def load_case_rows(store: Any, now: datetime, overdue_days: float, cases: Iterab
     return tuple(case_row(c, now, overdue_days, verdicts.get(c.case_id), names) for c in cases)
 
 
-def load_case_board(store: Any, settings: Any = None, now: datetime | None = None) -> CaseBoardData:
+def load_case_board(
+    store: Any, settings: Any = None, now: datetime | None = None, closed_window_days: float | None = None
+) -> CaseBoardData:
+    """Every case; with ``closed_window_days`` closed cases last updated before that window are left
+    off (counted in ``hidden_closed``) so a store with years of history still gives a light page."""
     overdue_days = float(settings.cases.overdue_days) if settings is not None else 2.0
     now = now or datetime.now(timezone.utc)
-    return CaseBoardData(cases=load_case_rows(store, now, overdue_days), now=now, overdue_days=overdue_days)
+    rows = load_case_rows(store, now, overdue_days)
+    hidden = 0
+    if closed_window_days is not None:
+        keep = tuple(r for r in rows if r.active or (now - r.updated_at).total_seconds() <= closed_window_days * 86400.0)
+        hidden, rows = len(rows) - len(keep), keep
+    return CaseBoardData(cases=rows, now=now, overdue_days=overdue_days, hidden_closed=hidden,
+                         closed_window_days=closed_window_days)
 
 
 # -- one flight -----------------------------------------------------------------------------------
@@ -276,11 +286,21 @@ def write_flight_report(
     return [write_flight_report_html(load_flight_report(store, flight_id, settings, zones, summary), out_dir)]
 
 
-def write_case_board(store: Any, out_dir: str | Path, settings: Any = None, now: datetime | None = None) -> list[Path]:
-    """Write the case board of the whole store to ``out_dir/index.html``; returns [its path]."""
+BOARD_CLOSED_WINDOW_DAYS = 90.0
+
+
+def write_case_board(
+    store: Any,
+    out_dir: str | Path,
+    settings: Any = None,
+    now: datetime | None = None,
+    closed_window_days: float | None = BOARD_CLOSED_WINDOW_DAYS,
+) -> list[Path]:
+    """Write the case board of the whole store to ``out_dir/index.html``; returns [its path]. Every
+    active case is listed; closed ones only when updated within ``closed_window_days`` (None = all)."""
     from patrol.report.html import write_case_board_html
 
-    return [write_case_board_html(load_case_board(store, settings, now), out_dir)]
+    return [write_case_board_html(load_case_board(store, settings, now, closed_window_days), out_dir)]
 
 
 def export_text(

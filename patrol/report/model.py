@@ -327,6 +327,8 @@ class CaseBoardData:
     now: datetime
     overdue_days: float
     title: str = "Case board"
+    hidden_closed: int = 0  # closed cases left off the page (older than the board's window)
+    closed_window_days: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "now", _aware(self.now))

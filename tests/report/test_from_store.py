@@ -197,3 +197,15 @@ def test_cli_errors(db, tmp_path, args, code, message) -> None:
 def test_cli_missing_database_is_one_line(tmp_path) -> None:
     r = runner.invoke(app, ["export", "--format", "csv", "--db", str(tmp_path / "none.db")])
     assert r.exit_code == 1 and "no such database" in r.output
+
+
+def test_case_board_leaves_old_closed_cases_off(db, tmp_path) -> None:
+    from patrol.report.from_store import load_case_board
+
+    with open_store(db, create=False) as store:
+        soon = load_case_board(store, now=T0 + timedelta(days=5), closed_window_days=30)
+        later = load_case_board(store, now=T0 + timedelta(days=60), closed_window_days=30)
+        everything = load_case_board(store, now=T0 + timedelta(days=60))
+    assert (len(soon.cases), soon.hidden_closed) == (2, 0)
+    assert (len(later.cases), later.hidden_closed) == (1, 1) and later.cases[0].active
+    assert len(everything.cases) == 2
