@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "patrol.cli.report",
     "patrol.cli.train",
     "patrol.cli.detect",
+    "patrol.cli.sim",
 )
 
 for _name in COMMAND_MODULES:

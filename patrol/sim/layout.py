@@ -185,7 +185,7 @@ def _blocks(lay: Layout, rng: np.random.Generator) -> None:
             y1 = yb[j + 1][0] - (yb[j + 1][1].outer_m if yb[j + 1][1] else 0)
             if x1 - x0 < 15 or y1 - y0 < 15:
                 continue
-            kind = str(rng.choice(["buildings", "park", "parking_lot", "plaza"], p=[0.55, 0.15, 0.15, 0.15]))
+            kind = str(rng.choice(["buildings", "park", "parking_lot", "plaza"], p=[0.62, 0.14, 0.14, 0.10]))
             b = Block(kind=kind, rect=(x0, y0, x1, y1))
             lay.blocks.append(b)
             if kind == "buildings":

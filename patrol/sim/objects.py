@@ -230,8 +230,8 @@ def draw_object(cv: Canvas, obj: SimObject, shadow_en: tuple[float, float]) -> N
             cv.circle(tuple(P(np.array([[rng.uniform(-L / 3, L / 3), W / 2 + 0.45]]))[0]), 0.22, _pick(rng, [((25, 25, 25), 1), ((80, 60, 50), 1), ((200, 200, 200), 0.3)]))
     elif k == "pothole":
         base = rng.uniform(30, 55)
-        cv.shade([outline * 1.0 + 0.0], 1.15, blur_px=2)  # broken lighter rim
-        inner = P((np.array(outline) - c) @ np.eye(2) * 0.0 + _local(outline, c, hd) * 0.82)
+        cv.shade([outline], 1.15, blur_px=2)  # broken, lighter rim
+        inner = P(_local(outline, c, hd) * 0.82)
         cv.fill(inner, (int(base), int(base * 0.98), int(base * 0.95)))
         if rng.random() < 0.35:  # water
             cv.blend([P(_local(outline, c, hd) * 0.55)], (60, 70, 80), 0.8, blur_px=1.5)

@@ -154,9 +154,9 @@ def _shadows(cv: Canvas, lay: Layout, sh: tuple[float, float]) -> None:
         polys = [g] if g.geom_type == "Polygon" else list(g.geoms)
         cv.shade([np.array(p.exterior.coords) for p in polys], 0.5, blur_px=3, tint=(0.92, 0.96, 1.08))
     for t in lay.trees:
-        c = lay.to_en(np.array([t.center_city]))[0] + off * t.height_m * 0.8
+        c = lay.to_en(np.array([t.center_city]))[0] + off * t.height_m * 0.45
         ang = np.linspace(0, 2 * math.pi, 24, endpoint=False)
-        cv.shade([c + t.radius_m * np.column_stack([np.cos(ang), np.sin(ang)])], 0.55, blur_px=6, tint=(0.92, 0.96, 1.08))
+        cv.shade([c + t.radius_m * 1.05 * np.column_stack([np.cos(ang), np.sin(ang)])], 0.55, blur_px=6, tint=(0.92, 0.96, 1.08))
 
 
 def _roof(cv: Canvas, lay: Layout, bl, sun: Sun) -> None:
@@ -243,11 +243,12 @@ def _tree(cv: Canvas, lay: Layout, t, sun: Sun) -> None:
 
 def _finish(img: np.ndarray, rng: np.random.Generator, sun: Sun) -> None:
     """Lighting (gain, tint, slow illumination variation) and texture grain, in row strips."""
-    n = img.shape[0]
-    lo = rng.normal(0, 1, size=(max(4, n // 64), max(4, img.shape[1] // 64))).astype(np.float32)
+    n, w = img.shape[:2]
+    lo = rng.normal(0, 1, size=(max(4, n // 64), max(4, w // 64))).astype(np.float32)
     lo = cv2.GaussianBlur(lo, (0, 0), 3)
     lo = lo / (np.abs(lo).max() + 1e-6)
-    low = cv2.resize(lo, (img.shape[1], n), interpolation=cv2.INTER_LINEAR)
+    low8 = cv2.resize(np.round((lo + 1) * 127.5).astype(np.uint8), (w, n), interpolation=cv2.INTER_LINEAR)
+    # two grain tiles of coprime sizes: no visible repeat
     t1 = rng.normal(0, 5.0, size=(1021, 1021)).astype(np.float32)
     t2 = rng.normal(0, 3.0, size=(997, 997)).astype(np.float32)
     gain = np.array(sun.tint_rgb[::-1], np.float32) * sun.gain
@@ -255,10 +256,11 @@ def _finish(img: np.ndarray, rng: np.random.Generator, sun: Sun) -> None:
     for y0 in range(0, n, step):
         y1 = min(n, y0 + step)
         ys = np.arange(y0, y1)
-        xs = np.arange(img.shape[1])
-        grain = t1[np.ix_(ys % 1021, xs % 1021)] + t2[np.ix_(ys % 997, xs % 997)]
+        g1 = np.tile(t1[ys % 1021], (1, w // 1021 + 1))[:, :w]
+        g2 = np.tile(t2[ys % 997], (1, w // 997 + 1))[:, :w]
         strip = img[y0:y1].astype(np.float32)
-        strip *= (1.0 + 0.07 * low[y0:y1])[..., None] * gain
-        strip += grain[..., None]
+        light = 1.0 + 0.07 * (low8[y0:y1].astype(np.float32) * (1 / 127.5) - 1.0)
+        strip *= light[..., None] * gain
+        strip += (g1 + g2)[..., None]
         np.clip(strip, 0, 255, out=strip)
         img[y0:y1] = strip.astype(np.uint8)
