@@ -1,7 +1,8 @@
 """Evaluation on a labelled folder: AP50 per class, precision and recall at the operating threshold.
 
 Labels: YOLO txt (``cls cx cy w h`` normalised, class names from a ``*.names`` / ``classes.txt`` file
-or ``data.yaml``) next to each image or in a sibling ``labels/`` folder, or Pascal VOC xml (matched to
+or ``data.yaml``; without one, ids are patrol's CLASSES in order, as ``patrol sim`` writes them) next
+to each image, in a ``labels/`` folder beside it or beside ``images/``, or Pascal VOC xml (matched to
 an image by the xml's name, its name without ``_annotation``, or its ``<filename>``). Source class names
 go through a class map to patrol's classes; ``None`` in the map = ignore that class.
 
@@ -344,11 +345,12 @@ def load_labelled(data_dir: str | Path) -> tuple[list[tuple[Path, LabelSource]],
     skipped: list[str] = []
     errors: list[InputError] = []
     for img in images:
-        txt = img.with_suffix(".txt")
-        if not txt.is_file() and img.parent.name == "images":
-            txt = img.parent.parent / "labels" / (img.stem + ".txt")
+        candidates = [img.with_suffix(".txt"), img.parent / "labels" / (img.stem + ".txt")]
+        if img.parent.name == "images":
+            candidates.append(img.parent.parent / "labels" / (img.stem + ".txt"))
+        txt = next((c for c in candidates if c.is_file()), candidates[0])
         if txt.is_file():
-            names = _names_for(txt.parent, root)
+            names = _names_for(txt.parent, root) or list(CLASSES)
             found.append((img, lambda hw, t=txt, n=names: read_yolo(t, hw, n)))
         elif img.stem in voc:
             found.append((img, lambda hw, x=voc[img.stem]: read_voc(x)[1]))

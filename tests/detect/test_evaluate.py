@@ -195,3 +195,13 @@ def test_real_label_sets_load():
     assert len(found) == 52 and not errors
     rows = dict(found)[cars / "DJI-00760-00001.jpg"]((1920, 1080))
     assert rows[0][0] == "car"  # names came from aerial.names
+
+
+def test_sim_flight_layout_labels_folder_and_patrol_ids(tmp_path):
+    # patrol sim flight: OUT/DJI_0001.JPG + OUT/labels/DJI_0001.txt, ids in patrol.detect.CLASSES order
+    cv2.imwrite(str(tmp_path / "DJI_0001.JPG"), np.zeros((100, 200, 3), np.uint8))
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "DJI_0001.txt").write_text("2 0.5 0.5 0.1 0.1\n")
+    (found,), skipped, _ = load_labelled(tmp_path)
+    assert not skipped
+    assert to_gt(found[1]((200, 100)), DEFAULT_CLASS_MAP, Counter()) == (GtBox((90.0, 45.0, 110.0, 55.0), "road_damage"),)
