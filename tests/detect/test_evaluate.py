@@ -204,4 +204,5 @@ def test_sim_flight_layout_labels_folder_and_patrol_ids(tmp_path):
     (tmp_path / "labels" / "DJI_0001.txt").write_text("2 0.5 0.5 0.1 0.1\n")
     (found,), skipped, _ = load_labelled(tmp_path)
     assert not skipped
-    assert to_gt(found[1]((200, 100)), DEFAULT_CLASS_MAP, Counter()) == (GtBox((90.0, 45.0, 110.0, 55.0), "road_damage"),)
+    (gt,) = to_gt(found[1]((200, 100)), DEFAULT_CLASS_MAP, Counter())
+    assert gt.class_name == "road_damage" and gt.bbox_xyxy_px == pytest.approx((90.0, 45.0, 110.0, 55.0))
