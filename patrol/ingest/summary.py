@@ -68,18 +68,38 @@ class FrameSummary:
         }
 
 
-def summarize(meta: FrameMeta, geo: GeoSettings) -> FrameSummary:
-    """GSD at the image centre and the footprint polygon of one frame (or a note why not)."""
+ORIGIN_GRID_DEG = 0.05  # frames share a local tangent plane per ~5 km cell (see _local_frame)
+
+
+def _local_frame(lat: float, lon: float, cache: dict | None):
+    """A LocalFrame near (lat, lon). Building one costs ~30-60 ms (pyproj transformers), so frames
+    of a flight share the one of their 0.05-degree cell: within ~5 km of the origin the tangent plane's
+    north differs from true north by < 0.05 degree, far below gimbal yaw accuracy."""
+    from patrol.geo.crs import LocalFrame
+
+    if cache is None:
+        return LocalFrame(lat, lon)
+    key = (round(lat / ORIGIN_GRID_DEG), round(lon / ORIGIN_GRID_DEG))
+    frame = cache.get(key)
+    if frame is None:
+        frame = cache[key] = LocalFrame(key[0] * ORIGIN_GRID_DEG, key[1] * ORIGIN_GRID_DEG)
+    return frame
+
+
+def summarize(meta: FrameMeta, geo: GeoSettings, frames: dict | None = None) -> FrameSummary:
+    """GSD at the image centre and the footprint polygon of one frame (or a note why not).
+
+    ``frames`` is an optional cache of local frames shared across calls (see _local_frame).
+    """
     if not meta.has_position:
         return FrameSummary(meta.path, meta, error="no GPS position in EXIF or XMP" if meta.frame_index is None
                             else f"no GPS position in the SRT telemetry at {meta.video_time_s or 0:.2f} s")
     try:
         from patrol.geo.camera import camera_from_frame
-        from patrol.geo.crs import LocalFrame
     except ImportError as e:
         return FrameSummary(meta.path, meta, note=f"footprint unavailable: geometry module missing ({e.name})")
     try:
-        frame = LocalFrame(meta.lat_deg, meta.lon_deg)
+        frame = _local_frame(meta.lat_deg, meta.lon_deg, frames)  # type: ignore[arg-type]
         cam = camera_from_frame(meta, frame, geo.ground_elevation_m)
     except (GeometryError, ValueError) as e:
         reason = str(e)
@@ -118,12 +138,13 @@ def ingest(paths: Iterable[str | Path], settings: Settings) -> Iterator[FrameSum
         raise ConfigError(f"ingest.video_interval_s must be positive, got {settings.ingest.video_interval_s}")
     if settings.ingest.workers < 0:
         raise ConfigError(f"ingest.workers must be 0 (one per CPU) or more, got {settings.ingest.workers}")
+    frames: dict = {}
     for item in iter_inputs(paths, video_interval_s=settings.ingest.video_interval_s,
                             workers=settings.ingest.workers, require_gps=False):
         if isinstance(item, InputError):
             yield FrameSummary(item.path, None, error=item.reason)
         else:
-            yield summarize(item, settings.geo)
+            yield summarize(item, settings.geo, frames)
 
 
 def geojson_collection(rows: Iterable[FrameSummary]) -> dict[str, Any]:
