@@ -41,6 +41,26 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join([fmt.format(*TABLE_HEADER), *(fmt.format(*r) for r in rows)])
 
 
+def _progress(items, after_s: float = 1.0, every_s: float = 0.2):
+    """Pass ``items`` through, counting them on stderr once the run has lasted ``after_s``."""
+    import sys
+    import time
+
+    t0 = last = time.monotonic()
+    n = 0
+    shown = False
+    for x in items:
+        n += 1
+        now = time.monotonic()
+        if now - t0 >= after_s and now - last >= every_s:
+            sys.stderr.write(f"\ringest: {n} frames")
+            sys.stderr.flush()
+            last, shown = now, True
+        yield x
+    if shown:
+        sys.stderr.write(f"\ringest: {n} frames\n")
+
+
 @app.command("ingest")
 def ingest_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Photos, videos (with a sidecar .SRT) or folders (recursive).")],
@@ -75,13 +95,7 @@ def ingest_cmd(
         failed = 0
         show = progress_enabled() and not json_out
         it = ingest([str(p) for p in paths], settings)
-        if show:
-            import click
-
-            with click.progressbar(it, label="ingest", file=click.get_text_stream("stderr")) as bar:
-                items = list(bar)
-        else:
-            items = it
+        items = _progress(it) if show else it
         for s in items:
             rows.append(s)
             if s.failed:

@@ -127,3 +127,12 @@ def test_telemetry_broken_exit_1(name):
     r = runner.invoke(app, ["telemetry", str(shared_path("srt", "dji-srt-parser", name))])
     assert r.exit_code == 1
     assert name in r.stderr and "Traceback" not in r.output
+
+
+def test_progress_counter_on_long_runs(capsys):
+    from patrol.cli.ingest import _progress
+
+    assert list(_progress(range(5), after_s=0.0, every_s=0.0)) == [0, 1, 2, 3, 4]
+    assert capsys.readouterr().err.endswith("ingest: 5 frames\n")
+    assert list(_progress(range(5))) == [0, 1, 2, 3, 4]  # a short run shows nothing
+    assert capsys.readouterr().err == ""
