@@ -239,3 +239,39 @@ def qvci_datetime(payload: bytes) -> datetime | None:
         return datetime(*(int(g) for g in m.groups()))
     except ValueError:
         return None
+
+
+def flir_datetime(fff: bytes) -> datetime | None:
+    """DateTimeOriginal (with milliseconds and zone) from a FLIR FFF CameraInfo record.
+
+    FFF: "FFF\\0", version at 0x14 (its byte order gives the directory's), directory offset and
+    entry count at 0x18/0x1c; 32-byte entries (type, subtype, version, id, offset, length). The
+    CameraInfo record (type 0x20) holds at 0x384: int32u Unix time, int32u milliseconds, int16s zone
+    offset in minutes west; the record's own byte order is the one in which its first int16 reads 2.
+    """
+    import struct
+
+    if len(fff) < 0x20 or not fff.startswith(b"FFF\x00"):
+        return None
+    e = ">" if struct.unpack(">I", fff[0x14:0x18])[0] < 0x10000 else "<"
+    _, off, n = struct.unpack(e + "III", fff[0x14:0x20])
+    for k in range(min(n, 1024)):
+        ent = fff[off + 32 * k : off + 32 * k + 20]
+        if len(ent) < 20:
+            return None
+        typ, _, _, _, roff, rlen = struct.unpack(e + "HHIIII", ent)
+        if typ != 0x20:
+            continue
+        rec = fff[roff : roff + rlen]
+        if len(rec) < 0x384 + 10:
+            return None
+        re_ = "<" if rec[:2] == b"\x02\x00" else ">"
+        secs, ms, tz_min = struct.unpack(re_ + "IIh", rec[0x384 : 0x384 + 10])
+        if secs == 0 or not -14 * 60 <= tz_min <= 14 * 60:
+            return None
+        tz = timezone(timedelta(minutes=-tz_min))
+        try:
+            return datetime.fromtimestamp(secs, tz).replace(microsecond=(ms & 0xFFFF) % 1000 * 1000)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None

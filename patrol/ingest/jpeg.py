@@ -23,6 +23,8 @@ EXIF_ID = b"Exif\x00\x00"
 XMP_ID = b"http://ns.adobe.com/xap/1.0/\x00"
 XMP_EXT_ID = b"http://ns.adobe.com/xmp/extension/\x00"
 QVCI_ID = b"QVCI\x00"
+FLIR_ID = b"FLIR\x00"
+MAX_FLIR_BYTES = 8 * 1024 * 1024
 MAX_SEGMENTS = 4096  # a real JPEG has tens; more means a crafted or corrupt file
 MAX_EXTENDED_XMP = 16 * 1024 * 1024  # bounded memory for extended XMP reassembly
 
@@ -36,6 +38,7 @@ class JpegHeader:
     xmp: bytes | None = None  # the main XMP packet
     extended_xmp: dict[str, bytes] = field(default_factory=dict)  # GUID -> reassembled packet
     qvci: bytes | None = None  # Casio QVCI APP1 payload (old Casio cameras keep the date there)
+    flir: bytes | None = None  # FLIR FFF record file, reassembled from its APP1 "FLIR" segments
     sof_marker: int | None = None
 
 
@@ -74,6 +77,8 @@ def _parse(src: _Source, path: str) -> JpegHeader:
     exif: bytes | None = None
     xmp: bytes | None = None
     qvci: bytes | None = None
+    flir_parts: list[bytes] = []
+    flir_total = 0
     ext_parts: dict[bytes, tuple[int, dict[int, bytes]]] = {}
     ext_total = 0
     for _ in range(MAX_SEGMENTS):
@@ -127,6 +132,10 @@ def _parse(src: _Source, path: str) -> JpegHeader:
                         ext_parts.setdefault(guid, (full_len, {}))[1][offset] = chunk
             elif payload.startswith(QVCI_ID):
                 qvci = payload
+            elif payload.startswith(FLIR_ID) and len(payload) > 8:
+                flir_total += len(payload) - 8
+                if flir_total <= MAX_FLIR_BYTES:
+                    flir_parts.append(payload[8:])  # after "FLIR\0", 0x01, segment index, last index
         else:
             src.skip(n)
     extended: dict[str, bytes] = {}
@@ -134,7 +143,8 @@ def _parse(src: _Source, path: str) -> JpegHeader:
         buf = b"".join(chunks[k] for k in sorted(chunks))
         if len(buf) == full_len:  # incomplete extensions are ignored, like exiftool does
             extended[guid.decode("ascii", "replace")] = buf
-    return JpegHeader(size_wh, exif, xmp, extended, qvci, sof_marker)
+    flir = b"".join(flir_parts) if flir_parts else None
+    return JpegHeader(size_wh, exif, xmp, extended, qvci, flir, sof_marker)
 
 
 def parse_jpeg_header(data: bytes, path: str = "<bytes>") -> JpegHeader:

@@ -6,12 +6,21 @@ fields from XMP); ``read_frame`` is the file edge.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from patrol.errors import BadImage, MissingGeotag
 from patrol.ingest.cameras import frame_intrinsics
-from patrol.ingest.exif import ExifFields, exif_fields, parse_exif_datetime, qvci_datetime, read_exif, read_exif_tags
+from patrol.ingest.exif import (
+    ExifFields,
+    exif_fields,
+    flir_datetime,
+    parse_exif_datetime,
+    qvci_datetime,
+    read_exif,
+    read_exif_tags,
+)
 from patrol.ingest.frame import FrameMeta
 from patrol.ingest.heic import is_heif, read_heif_size
 from patrol.ingest.jpeg import is_jpeg, read_jpeg_header
@@ -133,6 +142,10 @@ def read_frame(path: str | Path) -> FrameMeta:
         exif = read_exif(hdr.exif_tiff, p) if hdr.exif_tiff else ExifFields()
         xmp = _merged_xmp(hdr.xmp, hdr.extended_xmp, p)
         qtime = qvci_datetime(hdr.qvci) if hdr.qvci else None
+        ftime = flir_datetime(hdr.flir) if hdr.flir else None
+        if ftime is not None:
+            # FLIR's record has the same local time as EXIF plus milliseconds and the zone.
+            exif = replace(exif, time=ftime)
         return build_frame(p, hdr.size_wh, exif, xmp, qtime)
     if is_heif(head):
         size = read_heif_size(p)

@@ -21,9 +21,6 @@ REF_PATH = SHARED_DATA / "exif" / "exiftool-reference.json"
 REFERENCE = json.loads(REF_PATH.read_text()) if REF_PATH.exists() else []
 IDS = [r["SourceFile"] for r in REFERENCE]
 
-# exiftool reads these from vendor records that are not EXIF/XMP (FLIR's proprietary FFF record
-# carries milliseconds and a zone): patrol compares them to the second, without the zone.
-SECONDS_ONLY = {"exif/exiftool-t-images/FLIR.jpg"}
 
 # drone-dji XMP tag -> FrameMeta field
 DJI_FIELDS = {
@@ -98,8 +95,6 @@ def test_matches_exiftool(ref: dict) -> None:
         want = _exiftool_time(ref["DateTimeOriginal"])
         got = meta.time
         assert got is not None
-        if ref["SourceFile"] in SECONDS_ONLY:
-            want = want.replace(microsecond=0, tzinfo=None)
         if want.microsecond == 0:  # exiftool's DateTimeOriginal has no SubSec: compare to the second
             got = got.replace(microsecond=0)
         if want.tzinfo is None:
