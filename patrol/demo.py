@@ -21,8 +21,10 @@ class DemoResult:
         return self.lines_
 
 
-def ensure_flights(out_dir: Path, frames: int, seed: int, log: Callable[[str], None]) -> list[str]:
-    """Generate OUT/before and OUT/after (same city, a day apart) unless their truth.json exists."""
+def ensure_flights(out_dir: Path, frames: int, seed: int, log: Callable[[str], None], **spec: Any) -> list[str]:
+    """Generate OUT/before and OUT/after (same city, a day apart) unless their truth.json exists.
+
+    ``spec`` passes further FlightSpec fields (tests use a small world and image)."""
     from patrol.sim.flight import FlightSpec, run_flight
 
     made = []
@@ -31,19 +33,19 @@ def ensure_flights(out_dir: Path, frames: int, seed: int, log: Callable[[str], N
         if (folder / "truth.json").is_file():
             continue
         log(f"generating the {scenario} flight ({frames} photos) in {folder} ...")
-        run_flight(folder, FlightSpec(seed=seed, frames=frames, scenario=scenario))
+        run_flight(folder, FlightSpec(seed=seed, frames=frames, scenario=scenario, **spec))
         made.append(scenario)
     return made
 
 
 def run_demo(out_dir: str | Path, settings: Any, frames: int = 16, seed: int = 7,
-             log: Callable[[str], None] = lambda s: None) -> DemoResult:
+             log: Callable[[str], None] = lambda s: None, **spec: Any) -> DemoResult:
     """Generate the demo flights when absent, then run the pipeline stages that exist over them."""
     from patrol.ingest.summary import ingest
     from patrol.sim.truth import load_truth
 
     out = Path(out_dir)
-    res = DemoResult(out, ensure_flights(out, frames, seed, log))
+    res = DemoResult(out, ensure_flights(out, frames, seed, log, **spec))
     say = res.lines_.append
     for scenario in FLIGHTS:
         folder = out / scenario

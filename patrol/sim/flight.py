@@ -209,14 +209,19 @@ def run_flight(out_dir: str | Path, spec: FlightSpec, world: World | None = None
         if progress:
             progress(k + 1, len(nominal))
     truth = Truth(spec.scenario, spec.seed, spec.origin_lat_deg, spec.origin_lon_deg, intr, "FC6310",
-                  {**{k: v for k, v in asdict(spec).items() if k not in ("image_wh",)}, "image_wh": list(spec.image_wh),
+                  _plain({**{k: v for k, v in asdict(spec).items() if k not in ("image_wh",)}, "image_wh": list(spec.image_wh),
                    "altitude_m": nominal[0].height_m if nominal else None, "pitch_deg": _nominal_pitch(spec),
                    "takeoff_elevation_m": TAKEOFF_ELEVATION_M, "min_visible_for_yolo": MIN_VISIBLE,
-                   "sun": asdict(world.sun)},
+                   "sun": asdict(world.sun)}),
                   tuple(_truth_objects(world)), tuple(frames))
     truth.save(out / "truth.json")
     (out / "zones.geojson").write_text(json.dumps(zones_geojson(world)), encoding="utf-8")
     return FlightResult(out, tuple(files), truth, render_s)
+
+
+def _plain(d: dict) -> dict:
+    """JSON-shaped (lists, not tuples), so a truth equals itself after a save and load."""
+    return json.loads(json.dumps(d))
 
 
 def _truth_objects(world: World) -> list[TruthObject]:
