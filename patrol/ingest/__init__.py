@@ -73,6 +73,22 @@ def _read_photo(path: str) -> FrameMeta | InputError:
         return e
 
 
+def _read_photo_portable(path: str) -> FrameMeta | tuple[type, str, str]:
+    """Worker side: InputError subclasses do not unpickle (their __init__ takes extra arguments),
+    so errors cross the process boundary as (class, path, reason)."""
+    item = _read_photo(path)
+    return (type(item), item.path, item.reason) if isinstance(item, InputError) else item
+
+
+def _rebuild(item: FrameMeta | tuple[type, str, str]) -> FrameMeta | InputError:
+    if isinstance(item, tuple):
+        cls, path, reason = item
+        err = cls.__new__(cls)
+        InputError.__init__(err, path, reason)
+        return err
+    return item
+
+
 def _video_items(path: Path, interval_s: float) -> Iterator[FrameMeta | InputError]:
     from patrol.ingest.video import find_sidecar_srt, frame_meta_at, plan_samples, video_info
 
@@ -110,7 +126,7 @@ def iter_inputs(
     results: Iterator[FrameMeta | InputError]
     if n_workers > 1 and len(photos) >= PARALLEL_MIN_FILES:
         pool = ProcessPoolExecutor(max_workers=n_workers)
-        results = pool.map(_read_photo, photos, chunksize=64)
+        results = map(_rebuild, pool.map(_read_photo_portable, photos, chunksize=64))
     else:
         pool = None
         results = map(_read_photo, photos)

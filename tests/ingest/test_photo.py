@@ -287,3 +287,18 @@ def test_heic_pixels_need_decoder():
             load_image(meta)
     else:
         assert load_image(meta).shape[:2] == (3313, 2566)
+
+
+def test_iter_inputs_parallel_equals_serial(tmp_path, monkeypatch):
+    import patrol.ingest as ingest
+
+    for i in range(6):
+        tiff = build_tiff([(0x010F, ASCII, "DJI")], None, gps_entries(10 + i, 20 + i, 5.0))
+        write(tmp_path, f"P{i}.jpg", make_jpeg(tiff, dji_xmp({"RelativeAltitude": str(i)})))
+    write(tmp_path, "P9.jpg", b"not a jpeg")
+    serial = list(ingest.iter_inputs([tmp_path], workers=1))
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_FILES", 1)
+    parallel = list(ingest.iter_inputs([tmp_path], workers=2))
+    assert [getattr(x, "path", None) for x in serial] == [getattr(x, "path", None) for x in parallel]
+    assert [x for x in serial if not isinstance(x, InputError)] == [x for x in parallel if not isinstance(x, InputError)]
+    assert isinstance(serial[-1], InputError) and "not a JPEG" in serial[-1].reason
