@@ -91,7 +91,7 @@ def _env():
 def flight_thumb_jobs(data: FlightReportData) -> list[ThumbJob]:
     """The thumbnails a flight report needs (one per finding, evidence per verification)."""
     jobs: list[ThumbJob] = []
-    for f in data.findings:
+    for f in data.violations:  # counted objects get no thumbnail: a 500-frame flight has thousands
         if f.evidence is not None:
             jobs.append(ThumbJob(f.evidence, f"{THUMB_DIR}/{safe_name('f', f.finding_id)}", CARD_THUMB_PX))
     for v in data.verifications:
@@ -141,6 +141,7 @@ def render_flight_report(data: FlightReportData, thumbs: dict[str, str] | None =
         svg=build_svg_map(data),
         outcomes=FLIGHT_OUTCOMES,
         by_category=data.findings_by_category(),
+        counted_labels={f.label for f in data.counted} - {f.label for f in data.violations},
         case_counts=data.case_outcomes(),
         thumb=thumb,
         css=_static("report.css"),

@@ -248,6 +248,16 @@ class FlightReportData:
         if len(set(ids)) != len(ids):
             raise ValueError("finding ids must be unique within a flight")
 
+    @property
+    def violations(self) -> tuple[FindingCard, ...]:
+        """Findings with a violation category: each gets a card (and a case)."""
+        return tuple(f for f in self.findings if f.is_violation)
+
+    @property
+    def counted(self) -> tuple[FindingCard, ...]:
+        """Objects only counted (no violation here, e.g. a vehicle outside no-parking zones)."""
+        return tuple(f for f in self.findings if not f.is_violation)
+
     def findings_by_category(self) -> dict[str, int]:
         """Count per label (category, or detector class for counted-only objects), largest first."""
         counts: dict[str, int] = {}

@@ -43,6 +43,7 @@ class SvgMarker:
     anchor: str  # id of the card to jump to
     finding_id: str
     label: str
+    counted: bool = False  # drawn small and underneath: not a violation
 
 
 @dataclass(frozen=True)
@@ -162,11 +163,15 @@ def build_svg_map(data: FlightReportData, width_px: float = 900.0, pad_frac: flo
     cameras = tuple((x, y, fr.name) for (x, y), fr in zip(path_pts, data.frames))
 
     markers = []
-    for f in data.findings:
+    # Counted objects first (underneath), violations on top.
+    for f in sorted(data.findings, key=lambda f: f.is_violation):
         x, y = proj(f.lon_deg, f.lat_deg)
         where = ", ".join(s for s in (f.zone and f"zone {f.zone}", f.unit and f"unit {f.unit}") if s)
         title = f"{f.label} ({f.confidence:.2f})" + (f" — {where}" if where else "")
-        markers.append(SvgMarker(x, y, category_colour(f.label), title, f"finding-{f.finding_id}", f.finding_id, f.label))
+        if not f.is_violation:
+            title += " — counted, not a violation"
+        markers.append(SvgMarker(x, y, category_colour(f.label), title, f"finding-{f.finding_id}", f.finding_id,
+                                 f.label, counted=not f.is_violation))
 
     checks = []
     for v in data.verifications:

@@ -81,7 +81,7 @@ def test_flight_report_in_chromium(browser, tmp_path) -> None:
     assert page.locator("#flight-map .marker circle").first.is_visible()
 
     # Cards render with their thumbnail decoded.
-    assert page.locator("article.card").count() == len(data.findings)
+    assert page.locator("article.card").count() == len(data.violations)
     widths = page.eval_on_selector_all("article.card img", "els => els.map(e => e.complete ? e.naturalWidth : 0)")
     assert widths and all(wd > 0 for wd in widths)
 
@@ -90,8 +90,10 @@ def test_flight_report_in_chromium(browser, tmp_path) -> None:
     assert page.locator("article.card dd", has_text="</script>").first.inner_text() == HOSTILE_ZONE
 
     # Hover a marker: the info panel shows the finding.
-    page.locator("#flight-map .marker").first.hover()
-    assert data.findings[0].label in page.locator("#map-info").inner_text()
+    f0 = data.findings[0]
+    page.locator(f"#flight-map .marker[data-finding='{f0.finding_id}']").hover()
+    assert f0.label in page.locator("#map-info").inner_text()
+    assert HOSTILE_ZONE in page.locator("#map-info").inner_text()
 
     # Category filter hides other cards.
     label = data.findings[1].label
@@ -99,6 +101,13 @@ def test_flight_report_in_chromium(browser, tmp_path) -> None:
     visible = page.eval_on_selector_all("article.card", "els => els.filter(e => !e.hidden).length")
     assert visible == sum(f.label == label for f in data.findings)
     page.locator(".filters button[data-label='*']").click()
+
+    # A counted object's marker opens the collapsed table and lands on its row.
+    counted = data.counted[0]
+    assert not page.locator(f"#finding-{counted.finding_id}").is_visible()
+    page.locator(f"#flight-map .marker[data-finding='{counted.finding_id}']").click()
+    assert page.locator(f"#finding-{counted.finding_id}").is_visible()
+    page.evaluate("window.scrollTo(0, 0)")
 
     page.screenshot(path=str(tmp_path / "flight.png"), full_page=False)
     try:

@@ -53,7 +53,9 @@ def test_summary_tiles_show_counts(flight_out) -> None:
     tiles = {t.attrs["data-key"]: t for t in doc.with_class("tile")}
     assert _tile(tiles, "frames_read") == str(data.frames_read)
     assert _tile(tiles, "frames_failed") == str(data.frames_failed)
-    assert _tile(tiles, "findings") == str(len(data.findings))
+    assert _tile(tiles, "violations") == str(len(data.violations))
+    assert _tile(tiles, "counted") == str(len(data.counted))
+    assert data.violations and data.counted  # the fixture has both
     outcomes = data.case_outcomes()
     for key in ("new", "still_present", "fixed", "inconclusive"):
         assert _tile(tiles, f"cases_{key}") == str(outcomes[key])
@@ -61,10 +63,12 @@ def test_summary_tiles_show_counts(flight_out) -> None:
     assert {r.attrs["data-label"]: int(r.find_all("td")[1].text) for r in rows} == data.findings_by_category()
 
 
-def test_one_card_and_one_marker_per_finding(flight_out) -> None:
+def test_one_card_per_violation_one_row_per_counted_object_one_marker_each(flight_out) -> None:
     data, _, doc = flight_out
     cards = [n for n in doc.find_all("article") if n.has_class("card")]
-    assert sorted(c.attrs["data-finding"] for c in cards) == sorted(f.finding_id for f in data.findings)
+    assert sorted(c.attrs["data-finding"] for c in cards) == sorted(f.finding_id for f in data.violations)
+    counted = doc.by_id("counted").find_all("tbody")[0].find_all("tr")
+    assert sorted(r.attrs["data-finding"] for r in counted) == sorted(f.finding_id for f in data.counted)
     svg = doc.by_id("flight-map")
     markers = [n for n in svg.iter() if n.has_class("marker")]
     assert sorted(m.attrs["data-finding"] for m in markers) == sorted(f.finding_id for f in data.findings)
@@ -110,7 +114,7 @@ def test_csp_allows_only_the_page_script_and_no_network(flight_out) -> None:
 def test_thumbnails_are_relative_and_exist(flight_out) -> None:
     data, path, doc = flight_out
     srcs = [img.attrs["src"] for img in doc.find_all("img")]
-    assert len(srcs) == len(data.findings) + len(data.verifications)
+    assert len(srcs) == len(data.violations) + len(data.verifications)
     for src in srcs:
         assert not src.startswith(("/", "file:", "http")) and ".." not in src
         f = path.parent / src
@@ -131,7 +135,7 @@ def test_missing_source_images_show_placeholders(tmp_path) -> None:
     data = flight_data(None)  # no frames on disk, no evidence refs
     doc = parse(render_flight_report(data))
     assert doc.find_all("img") == []
-    assert len(doc.with_class("noimg")) == len(data.findings)
+    assert len(doc.with_class("noimg")) == len(data.violations)
 
 
 def test_empty_flight_renders(tmp_path) -> None:

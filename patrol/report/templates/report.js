@@ -5,6 +5,12 @@
   var markers = document.querySelectorAll(".marker");
   function cardFor(m) { return document.getElementById(m.getAttribute("data-anchor")); }
   markers.forEach(function (m) {
+    m.addEventListener("click", function () {
+      // A counted object's row sits in a closed <details>: open it so the jump lands somewhere visible.
+      var c = cardFor(m);
+      var d = c && c.closest("details");
+      if (d) { d.open = true; }
+    });
     m.addEventListener("mouseenter", function () {
       if (info) { info.textContent = m.getAttribute("data-info"); }
       var c = cardFor(m); if (c) { c.classList.add("hl"); }
@@ -13,7 +19,7 @@
       var c = cardFor(m); if (c) { c.classList.remove("hl"); }
     });
   });
-  document.querySelectorAll(".card[data-finding]").forEach(function (card) {
+  document.querySelectorAll(".card[data-finding], details.counted tr[data-finding]").forEach(function (card) {
     var id = card.getAttribute("data-finding");
     card.addEventListener("mouseenter", function () {
       markers.forEach(function (m) { if (m.getAttribute("data-finding") === id) { m.classList.add("hl"); } });
@@ -30,7 +36,7 @@
       document.querySelectorAll("[data-finding][data-label]").forEach(function (el) {
         var show = label === "*" || el.getAttribute("data-label") === label;
         if (show) { el.removeAttribute("hidden"); el.style.display = ""; }
-        else if (el.tagName.toLowerCase() === "article") { el.setAttribute("hidden", ""); }
+        else if (el.tagName.toLowerCase() !== "a") { el.setAttribute("hidden", ""); }
         else { el.style.display = "none"; }
       });
     });
