@@ -31,6 +31,7 @@ from patrol.report.svgmap import VERDICT_COLOURS, build_svg_map
 from patrol.report.thumbs import ThumbJob, safe_name, write_thumbnails
 
 THUMB_DIR = "thumbs"
+_OUTCOME_ORDER = {"new": 0, "still_present": 1}
 CARD_THUMB_PX = 320
 EVIDENCE_PX = 960
 BOARD_THUMB_PX = 160
@@ -142,6 +143,8 @@ def render_flight_report(data: FlightReportData, thumbs: dict[str, str] | None =
         outcomes=FLIGHT_OUTCOMES,
         by_category=data.findings_by_category(),
         counted_labels={f.label for f in data.counted} - {f.label for f in data.violations},
+        # New problems first, then those still there; within each by category, surest first.
+        cards=sorted(data.violations, key=lambda f: (_OUTCOME_ORDER.get(f.outcome, 2), f.label, -f.confidence, f.finding_id)),
         case_counts=data.case_outcomes(),
         thumb=thumb,
         css=_static("report.css"),

@@ -67,6 +67,10 @@ def test_one_card_per_violation_one_row_per_counted_object_one_marker_each(fligh
     data, _, doc = flight_out
     cards = [n for n in doc.find_all("article") if n.has_class("card")]
     assert sorted(c.attrs["data-finding"] for c in cards) == sorted(f.finding_id for f in data.violations)
+    order = {"new": 0, "still_present": 1}
+    by_id = {f.finding_id: f for f in data.findings}
+    outcomes = [order.get(by_id[c.attrs["data-finding"]].outcome, 2) for c in cards]
+    assert outcomes == sorted(outcomes)  # new problems first
     counted = doc.by_id("counted").find_all("tbody")[0].find_all("tr")
     assert sorted(r.attrs["data-finding"] for r in counted) == sorted(f.finding_id for f in data.counted)
     svg = doc.by_id("flight-map")
