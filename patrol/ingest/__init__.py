@@ -20,6 +20,7 @@ from patrol.errors import BadImage, BadTelemetry, InputError
 from patrol.ingest.frame import FrameMeta, Intrinsics
 from patrol.ingest.photo import PHOTO_SUFFIXES, load_image, read_frame, require_position
 from patrol.ingest.srt import Telemetry, TelemetrySample, parse_srt, read_srt
+from patrol.ingest.video import VIDEO_SUFFIXES
 
 __all__ = [
     "FrameMeta",
@@ -35,7 +36,6 @@ __all__ = [
     "require_position",
 ]
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v"})
 PARALLEL_MIN_FILES = 256  # below this a process pool costs more than it saves
 
 
@@ -50,7 +50,10 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path | InputError]:
         p = Path(raw)
         if p.is_dir():
             found = sorted(
-                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES | VIDEO_SUFFIXES
+                f
+                for f in p.rglob("*")
+                # hidden files include macOS "._DJI_0001.JPG" resource forks: never photos
+                if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES | VIDEO_SUFFIXES and not f.name.startswith(".")
             )
             out.extend(found)
         elif p.is_file():
