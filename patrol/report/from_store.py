@@ -9,6 +9,7 @@ the flight's input folder, error messages lose the folder part of any absolute p
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -163,10 +164,21 @@ def load_case_board(
 
 
 # -- one flight -----------------------------------------------------------------------------------
-def _outcomes(store: Any, flight_id: str) -> dict[str, tuple[str, str]]:
-    """finding_id -> (case_id, "new" | "still_present") from the case events of this flight."""
+def _outcomes(store: Any, flight_id: str, findings: Sequence[Any]) -> dict[str, tuple[str, str]]:
+    """finding_id -> (case_id, "new" | "still_present") from the case events of this flight.
+
+    Candidate cases are those near the flight's findings (not only those whose last flight is this
+    one), so an old flight's report still links its findings after later flights saw the cases."""
     out: dict[str, tuple[str, str]] = {}
-    for case in store.list_cases(flight_id=flight_id):
+    pts = [(f.lon_deg, f.lat_deg) for f in findings if getattr(f, "category", None)]
+    if not pts:
+        return out
+    pad = 100.0 / 111_320.0  # degrees; cases sit within the match radius (metres) of their findings
+    lat_pad = pad
+    lon_pad = pad / max(math.cos(math.radians(sum(p[1] for p in pts) / len(pts))), 1e-6)
+    bbox = (min(p[0] for p in pts) - lon_pad, min(p[1] for p in pts) - lat_pad,
+            max(p[0] for p in pts) + lon_pad, max(p[1] for p in pts) + lat_pad)
+    for case in store.list_cases(bbox=bbox):
         for ev in store.events(case.case_id):
             if ev.flight_id == flight_id and ev.finding_id and str(getattr(ev.source, "value", ev.source)) == "flight":
                 out[ev.finding_id] = (str(case.case_id), "new" if ev.from_status is None else "still_present")
@@ -222,9 +234,10 @@ def load_flight_report(
         points.append(FramePoint(name(sf.path), lat, lon, _ring_from_wkt(sf.footprint_wkt)))
     area = area_covered_m2([p.footprint_wgs84 for p in points if p.footprint_wgs84])
 
-    outcomes = _outcomes(store, flight_id)
+    findings = store.load_findings(flight_id)
+    outcomes = _outcomes(store, flight_id, findings)
     cards = []
-    for f in store.load_findings(flight_id):
+    for f in findings:
         case_id, outcome = outcomes.get(f.finding_id, (None, None))
         cards.append(FindingCard(
             finding_id=f.finding_id, class_name=f.class_name, category=f.category, lat_deg=f.lat_deg,

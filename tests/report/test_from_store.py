@@ -100,10 +100,12 @@ def test_flight_report_from_store(db, tmp_path) -> None:
 
 
 def test_first_flight_outcomes(db) -> None:
+    """flightB saw the road damage case again after flightA: flightA's report still links it."""
     with open_store(db, create=False) as store:
         data = load_flight_report(store, "flightA")
     assert sorted((f.category or "-", f.outcome or "-") for f in data.findings) == [
         ("-", "-"), ("exposed_garbage", "new"), ("road_damage", "new")]
+    assert all(f.case_id for f in data.findings if f.category)
     assert data.case_outcomes()["new"] == 2
 
 
@@ -209,3 +211,13 @@ def test_case_board_leaves_old_closed_cases_off(db, tmp_path) -> None:
     assert (len(soon.cases), soon.hidden_closed) == (2, 0)
     assert (len(later.cases), later.hidden_closed) == (1, 1) and later.cases[0].active
     assert len(everything.cases) == 2
+
+
+def test_middle_flight_keeps_its_case_links_after_a_later_flight(db, tmp_path) -> None:
+    """Case opened on flightA, seen on flightB, then on flightC: flightB's report still links it."""
+    with open_store(db, create=False) as store:
+        _flight(store, tmp_path / "in", "flightC", T0 + timedelta(days=6), [(23.2, 5.0, "road_damage", "Main St")])
+        data = load_flight_report(store, "flightB")
+        case = store.get_case(int(data.findings[0].case_id))
+    assert (case.first_flight_id, case.last_flight_id) == ("flightA", "flightC")
+    assert data.findings[0].outcome == "still_present"
