@@ -1,0 +1,65 @@
+"""Hostile or damaged input never crashes the readers: a FrameMeta / Telemetry, or an InputError."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from patrol.errors import InputError
+from patrol.ingest import read_frame
+from patrol.ingest.srt import parse_srt
+from tests.ingest.jpeggen import ASCII, RATIONAL, build_tiff, dji_xmp, gps_entries, make_jpeg
+
+SEED = make_jpeg(
+    build_tiff([(0x010F, ASCII, "DJI"), (0x0110, ASCII, "FC220")], [(0x920A, RATIONAL, [(473, 100)])],
+               gps_entries(53.9, 27.5, 300.0)),
+    dji_xmp({"RelativeAltitude": "+98.9", "GimbalPitchDegree": "-90"}),
+)
+HEADER_END = SEED.find(b"\xff\xda")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_jpeg_header(tmp_path, data):
+    buf = bytearray(SEED)
+    for _ in range(data.draw(st.integers(1, 8))):
+        i = data.draw(st.integers(2, HEADER_END))
+        buf[i] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        buf = buf[: data.draw(st.integers(0, len(buf)))]
+    p = tmp_path / "fuzz.jpg"
+    p.write_bytes(bytes(buf))
+    try:
+        read_frame(p)
+    except InputError:
+        pass
+
+
+SRT_TOKENS = st.sampled_from([
+    "1\n", "\n", "00:00:00,000 --> 00:00:01,000\n", "GPS(", ")", "[latitude: ", "]", "HOME(1.0,2.0)",
+    "2020-01-01 10:00:00,123,456", "BAROMETER:", "12.5", "-0.0", "F.PRY (", "°", ",", "<font>", "\ufeff", "\r\n",
+    "[rel_alt: 1 abs_alt: 2]", "D 12m", "H 5m", "latitude 0.000000", "9" * 30,
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(SRT_TOKENS, max_size=40).map("".join) | st.text(max_size=300))
+def test_random_srt_text(text):
+    try:
+        t = parse_srt(text, "fuzz.SRT")
+    except InputError:
+        return
+    for s in t.samples:
+        assert s.lat_deg is None or (-90 <= s.lat_deg <= 90 and s.lat_deg != 0)
+
+
+@pytest.mark.parametrize("data", [b"\x00\x00\x00\x18ftypheic" + b"\x00" * 8, b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x01meta"])
+def test_truncated_heic(tmp_path, data):
+    p = tmp_path / "x.heic"
+    p.write_bytes(data)
+    try:
+        meta = read_frame(p)
+    except InputError:
+        return
+    assert meta.size_wh is None or meta.size_wh[0] > 0
