@@ -136,3 +136,16 @@ def test_progress_counter_on_long_runs(capsys):
     assert capsys.readouterr().err.endswith("ingest: 5 frames\n")
     assert list(_progress(range(5))) == [0, 1, 2, 3, 4]  # a short run shows nothing
     assert capsys.readouterr().err == ""
+
+
+def test_real_dji_photos_footprints():
+    folder = shared_path("aerial-cars")
+    files = [str(folder / f"DJI_00{n}.JPG") for n in ("10", "12", "19", "22", "31")]
+    r = runner.invoke(app, ["ingest", "--json", *files])
+    assert r.exit_code == 0, r.output
+    rows = {json.loads(x)["path"].rsplit("/", 1)[-1]: json.loads(x) for x in r.stdout.splitlines()}
+    for name, row in rows.items():
+        assert row["gsd_m"] and row["footprint"], name
+    nadir = rows["DJI_0012.JPG"]  # pitch -90.0, 99.0 m: GSD = 6.17 x 99 / (4.73 x 4000)
+    assert nadir["gsd_m"] == pytest.approx(6.17 * 99.0 / (4.73 * 4000), rel=1e-3)
+    assert rows["DJI_0031.JPG"]["gsd_m"] > rows["DJI_0022.JPG"]["gsd_m"]  # oblique (pitch -32) is coarser
