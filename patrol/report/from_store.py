@@ -164,6 +164,26 @@ def load_case_board(
 
 
 # -- one flight -----------------------------------------------------------------------------------
+def resolve_flight_id(store: Any, text: str) -> str:
+    """A flight id from what a person typed: the full id, a unique prefix of it (as `patrol process`
+    prints it), or a unique flight name. StoreError when nothing matches, ConfigError when several do."""
+    from patrol.errors import ConfigError, StoreError
+
+    if store.get_flight(text) is not None:
+        return text
+    flights = store.list_flights()
+    for how, hits in (
+        ("id prefix", [f for f in flights if len(text) >= 4 and f.flight_id.startswith(text)]),
+        ("name", [f for f in flights if f.name == text]),
+    ):
+        if len(hits) == 1:
+            return hits[0].flight_id
+        if len(hits) > 1:
+            listed = ", ".join(f"{f.flight_id[:12]} ({f.name})" for f in hits[:5])
+            raise ConfigError(f"flight {text!r} is ambiguous ({how}): {listed}; give more of the id")
+    raise StoreError(f"unknown flight {text}")
+
+
 def _outcomes(store: Any, flight_id: str, findings: Sequence[Any]) -> dict[str, tuple[str, str]]:
     """finding_id -> (case_id, "new" | "still_present") from the case events of this flight.
 
@@ -202,9 +222,10 @@ def load_flight_report(
     input failures the store does not hold. Raises StoreError for an unknown flight."""
     from patrol.errors import StoreError
 
+    flight_id = resolve_flight_id(store, flight_id)
     flight = store.get_flight(flight_id)
     if flight is None:
-        raise StoreError(f"unknown flight {flight_id} (see `patrol flights` or `patrol cases list`)")
+        raise StoreError(f"unknown flight {flight_id}")
     source = flight.source or ""
     roots = [source, str(Path(source).parent)] if source else []
     stored = store.load_frames(flight_id)
@@ -330,7 +351,7 @@ def export_text(
     GeoJSON, KML, CSV or Open311 JSON text. Raises ConfigError for an unknown format."""
     import json
 
-    from patrol.errors import ConfigError, StoreError
+    from patrol.errors import ConfigError
 
     if fmt not in EXPORT_FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
@@ -338,8 +359,7 @@ def export_text(
     rows = board.cases
     findings: tuple[FindingCard, ...] = ()
     if flight_id is not None:
-        if store.get_flight(flight_id) is None:
-            raise StoreError(f"unknown flight {flight_id}")
+        flight_id = resolve_flight_id(store, flight_id)
         report = load_flight_report(store, flight_id, settings)
         findings = report.findings
         touched = {f.case_id for f in findings if f.case_id} | {v.case_id for v in report.verifications}

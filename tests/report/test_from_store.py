@@ -221,3 +221,20 @@ def test_middle_flight_keeps_its_case_links_after_a_later_flight(db, tmp_path) -
         case = store.get_case(int(data.findings[0].case_id))
     assert (case.first_flight_id, case.last_flight_id) == ("flightA", "flightC")
     assert data.findings[0].outcome == "still_present"
+
+
+@pytest.mark.parametrize(
+    "text, expected, error",
+    [("flightA", "flightA", None), ("fligh", None, "ambiguous"), ("flightB"[:6] + "X", None, "unknown"),
+     ("patrol flightB", "flightB", None), ("fl", None, "unknown")],
+)
+def test_resolve_flight_id(db, text, expected, error) -> None:
+    from patrol.errors import PatrolError
+    from patrol.report.from_store import resolve_flight_id
+
+    with open_store(db, create=False) as store:
+        if error:
+            with pytest.raises(PatrolError, match=error):
+                resolve_flight_id(store, text)
+        else:
+            assert resolve_flight_id(store, text) == expected
