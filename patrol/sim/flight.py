@@ -96,6 +96,8 @@ def plan_poses(spec: FlightSpec, layout: Layout) -> list[CameraPose]:
     across, along = area / rows, area / cols
     if spec.altitude_m is not None:
         alt = spec.altitude_m
+    elif spec.path == "oblique":  # oblique frames see far ahead: fly low
+        alt = 70.0 if spec.scenario == "before" else 78.0
     else:  # cross-track footprint covers a line spacing with ~30% side overlap, within 60..120 m
         alt = min(120.0, max(60.0, across / 0.7 / (w / intr.fx_px)))
         if spec.scenario == "after":

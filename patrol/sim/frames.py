@@ -12,7 +12,7 @@ from patrol.geo.camera import Camera
 from patrol.ingest.frame import Intrinsics
 
 SKY_BGR = (222, 205, 190)
-HAZE_BGR = (170, 170, 160)
+HAZE_BGR = (112, 128, 122)  # fields beyond the simulated city
 
 
 def sim_intrinsics(size_wh: tuple[int, int] = (4000, 3000), focal_mm: float = 8.8, sensor_w_mm: float = 13.2) -> Intrinsics:

@@ -123,7 +123,7 @@ def make_object(oid: str, kind: str, center_en: tuple[float, float], heading_deg
         local = rect(L, W)
         h = 0.8
     elif kind == "pothole":
-        r = rng.uniform(0.3, 0.9)
+        r = rng.uniform(0.4, 1.1)
         local = blob(rng, r, n=20, rough=0.3, aspect=rng.uniform(0.7, 1.5))
         L, W = 2 * r, 2 * r
     elif kind == "cracks":
@@ -243,9 +243,20 @@ def draw_object(cv: Canvas, obj: SimObject, shadow_en: tuple[float, float]) -> N
         loc = _local(outline, c, hd)
         cv.shade([outline], rng.uniform(0.6, 0.78), blur_px=obj.size_lw_m[0] / cv.res_m * 0.12)
         cv.shade([P(loc * 0.6)], 0.85, blur_px=6)
-        for s in (1.0, rng.uniform(0.7, 0.9)):  # ring cracks along the rim
-            ring = P(loc * s)
-            cv.line(np.vstack([ring, ring[:1]])[int(rng.integers(0, 5)):], (25, 25, 25), 0.04)
+        crack = (int(rng.uniform(15, 35)),) * 3
+        for s in (rng.uniform(0.92, 1.02), rng.uniform(0.65, 0.85)):  # broken, wobbly ring cracks along the rim
+            n = len(loc)
+            ring = loc * s * (1 + rng.normal(0, 0.04, size=(n, 1)))
+            start = int(rng.integers(0, n))
+            span = int(rng.integers(n // 2, n))
+            idx = [(start + i) % n for i in range(span + 1)]
+            cv.line(P(ring[idx]), crack, rng.uniform(0.03, 0.06))
+        for _ in range(int(rng.integers(2, 6))):  # radial cracks
+            a = rng.uniform(0, 2 * math.pi)
+            r0, r1 = rng.uniform(0.2, 0.5), rng.uniform(0.8, 1.1)
+            rr = obj.size_lw_m[0] / 2
+            pts = np.array([[rr * r * math.cos(a + rng.normal(0, 0.08)), rr * r * math.sin(a + rng.normal(0, 0.08))] for r in np.linspace(r0, r1, 5)])
+            cv.line(P(pts), crack, 0.03)
         if rng.random() < 0.4:
             cv.blend([P(loc * 0.4)], (70, 80, 85), 0.7, blur_px=3)
     elif k == "garbage":

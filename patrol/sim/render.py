@@ -26,18 +26,19 @@ def paint_world(lay: Layout, objects: list[SimObject], sun: Sun, res_m: float, s
     img = np.empty((n, n, 3), np.uint8)
     img[:] = (70, 112, 98)  # BGR grass / bare ground
     cv = Canvas(img, -h, h, res_m)
-    rng = np.random.default_rng([seed, 404])
+    rng = np.random.default_rng([seed, 404])  # light and grain: differ between before and after
+    fixed = np.random.default_rng([lay.seed, 405])  # the city's own colours and markings: the same in both
     C = lay.to_en
     for b in lay.blocks:
-        _block(cv, lay, b, rng)
+        _block(cv, lay, b, fixed)
     for r in sorted(lay.roads, key=lambda r: r.kind == "main"):
         e = lay.extent_m
         g = 82 * r.shade
         cv.fill(C(r.band(-r.half_m, r.half_m, -e, e)), (int(g), int(g * 1.01), int(g * 1.04)))
     for r in lay.roads:
-        _sidewalks(cv, lay, r, rng)
+        _sidewalks(cv, lay, r, fixed)
     for r in lay.roads:
-        _markings(cv, lay, r, rng)
+        _markings(cv, lay, r, fixed)
     sh = sun.shadow_en()
     present = [o for o in objects if o.present]
     for o in sorted(present, key=lambda o: (o.kind not in FLAT_KINDS, o.kind != "garbage", o.id)):

@@ -34,6 +34,20 @@ SUN_BEFORE = Sun(azimuth_deg=135.0, elevation_deg=42.0, gain=1.0, tint_rgb=(1.0,
 SUN_AFTER = Sun(azimuth_deg=215.0, elevation_deg=55.0, gain=1.08, tint_rgb=(0.97, 0.99, 1.03))
 
 
+def sun_for(seed: int, scenario: str) -> Sun:
+    """A seeded sun (morning to afternoon, hazy to clear); the after flight's sun differs by 40-140 deg."""
+    rng = np.random.default_rng([seed, 606])
+    az0 = float(rng.uniform(100, 250))
+    el0 = float(rng.uniform(30, 65))
+    if scenario == "after":
+        az0 = (az0 + float(rng.choice([-1, 1])) * float(rng.uniform(40, 140)) - 100) % 180 + 100
+        el0 = float(np.clip(el0 + rng.uniform(-20, 20), 28, 68))
+        rng = np.random.default_rng([seed, 607])
+    gain = float(rng.uniform(0.9, 1.12))
+    warm = float(rng.uniform(-0.04, 0.04))
+    return Sun(round(az0, 2), round(el0, 2), round(gain, 3), (round(1 + warm, 3), 1.0, round(1 - warm, 3)))
+
+
 class _Placer:
     """Places objects without overlap (against each other, tree crowns and roofs)."""
 

@@ -20,7 +20,7 @@ from patrol.geo.crs import LocalFrame
 from patrol.sim.layout import Layout, generate_layout
 from patrol.sim.objects import SimObject
 from patrol.sim.render import paint_world
-from patrol.sim.scenario import SUN_AFTER, SUN_BEFORE, Sun, after_world, populate
+from patrol.sim.scenario import Sun, after_world, populate, sun_for
 
 DEFAULT_ORIGIN = (37.739, 115.670)
 SCENARIOS = ("before", "after")
@@ -102,10 +102,9 @@ def build_world(seed: int = 0, scenario: str = "before", size_m: float = 300.0, 
         raise ValueError(f"res_m must be within 0.005..0.5 m/px, got {res_m}")
     lay = generate_layout(seed, size_m)
     objects = populate(lay, seed)
-    sun = SUN_BEFORE
     if scenario == "after":
         objects = after_world(lay, objects, seed)
-        sun = SUN_AFTER
+    sun = sun_for(seed, scenario)
     img = paint_world(lay, objects, sun, res_m, seed + (0 if scenario == "before" else 1000003))
     return World(seed=seed, scenario=scenario, layout=lay, objects=objects, sun=sun, res_m=res_m, image=img,
                  frame=LocalFrame(origin_lat_deg, origin_lon_deg))
