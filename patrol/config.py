@@ -99,7 +99,7 @@ class VerifySettings:
     change_threshold: float = 0.25  # share of the spot's pixels that must change for `fixed`
     margin_factor: float = 3.0  # crop margin = at least this many object sizes
     min_margin_px: int = 48
-    work_px: int = 480  # crops are compared at this longer side (speed)
+    work_px: int = 400  # crops are compared at this longer side (speed)
     features: str = "sift"  # sift | orb | akaze
     ratio: float = 0.75  # Lowe's ratio test
     min_inliers: int = 12

@@ -64,6 +64,7 @@ class GroundDetection:
     polygon_wgs84: tuple[tuple[float, float], ...]
     sharpness: float | None = None
     truncated: bool = False  # the box touches the image border: the object is cut
+    cam_en: tuple[float, float] | None = None  # the point below the camera (local metres)
 
     def __post_init__(self) -> None:
         if not self.frame:
@@ -255,6 +256,7 @@ def ground_detection(
         polygon_wgs84=tuple((float(lo), float(la)) for lo, la in zip(plons, plats)),
         sharpness=sharpness,
         truncated=bool(truncated),
+        cam_en=(float(cam_e), float(cam_n)),
     )
 
 
@@ -289,6 +291,104 @@ def _view_quality(g: GroundDetection, sharp_max: float, gsd_min: float) -> float
     return q
 
 
+def _merge_core(
+    classes: Sequence[str],
+    east: Sequence[float],
+    north: Sequence[float],
+    weight: Sequence[float],
+    unc: Sequence[float],
+    frame_rank: Sequence[int],
+    tiebreak: Sequence[Any],
+    radius_m: Mapping[str, float],
+) -> list[list[int]]:
+    """Index-based merge (see ``merge_ground_detections``); returns groups of input indices.
+
+    Groups live in a grid hash (cells of twice the largest match distance) so a flight with tens of
+    thousands of detections merges in linear time.
+    """
+    n = len(classes)
+    max_r = 2.0 * max([float(v) for v in radius_m.values()] + [2.0])
+    cell = 2.0 * max_r
+    by_frame: dict[int, list[int]] = {}
+    for i in range(n):
+        by_frame.setdefault(frame_rank[i], []).append(i)
+    groups: list[list[int]] = []
+    sums: list[list[float]] = []  # sum w*e, sum w*n, sum w, min unc
+    centre: list[tuple[float, float]] = []
+    cell_of: list[tuple[int, int]] = []
+    grid: dict[tuple[int, int], set[int]] = {}
+
+    def key(e: float, nn: float) -> tuple[int, int]:
+        return (math.floor(e / cell), math.floor(nn / cell))
+
+    def place(gi: int) -> None:
+        sw = sums[gi]
+        c = (sw[0] / sw[2], sw[1] / sw[2])
+        k = key(*c)
+        if gi < len(centre):
+            if cell_of[gi] != k:
+                grid[cell_of[gi]].discard(gi)
+                grid.setdefault(k, set()).add(gi)
+                cell_of[gi] = k
+            centre[gi] = c
+        else:
+            centre.append(c)
+            cell_of.append(k)
+            grid.setdefault(k, set()).add(gi)
+
+    for fr in sorted(by_frame):
+        dets = sorted(by_frame[fr], key=lambda i: (classes[i], tiebreak[i]))
+        pairs: list[tuple[float, int, int]] = []
+        for di in dets:
+            base = float(radius_m.get(classes[di], 2.0))
+            kx, ky = key(east[di], north[di])
+            for dx in (-1, 0, 1):
+                for dy in (-1, 0, 1):
+                    for gi in grid.get((kx + dx, ky + dy), ()):
+                        if classes[groups[gi][0]] != classes[di]:
+                            continue
+                        ce, cn = centre[gi]
+                        dist = math.hypot(east[di] - ce, north[di] - cn)
+                        thr = min(2.0 * base, max(base, math.hypot(sums[gi][3], unc[di])))
+                        if dist <= thr:
+                            pairs.append((dist, di, gi))
+        pairs.sort()
+        used_d: set[int] = set()
+        used_g: set[int] = set()
+        for _, di, gi in pairs:
+            if di in used_d or gi in used_g:
+                continue
+            used_d.add(di)
+            used_g.add(gi)
+            groups[gi].append(di)
+            sw = sums[gi]
+            sw[0] += weight[di] * east[di]
+            sw[1] += weight[di] * north[di]
+            sw[2] += weight[di]
+            sw[3] = min(sw[3], unc[di])
+            place(gi)
+        for di in dets:
+            if di not in used_d:
+                groups.append([di])
+                sums.append([weight[di] * east[di], weight[di] * north[di], weight[di], unc[di]])
+                place(len(groups) - 1)
+    return groups
+
+
+def _ranks(gds: Sequence[GroundDetection], frame_order: Sequence[str] | None) -> list[int]:
+    order = list(frame_order) if frame_order is not None else sorted({g.frame for g in gds})
+    rank = {f: i for i, f in enumerate(order)}
+    extra = sorted({g.frame for g in gds} - set(rank))
+    for f in extra:
+        rank[f] = len(rank)
+    return [rank[g.frame] for g in gds]
+
+
+def _plain_weight(g: GroundDetection) -> float:
+    w = 1.0 / max(g.uncertainty_m, 1e-3) ** 2
+    return w * 0.05 if g.truncated else w
+
+
 def merge_ground_detections(
     gds: list[GroundDetection] | tuple[GroundDetection, ...],
     radius_m: Mapping[str, float],
@@ -301,43 +401,191 @@ def merge_ground_detections(
     (two boxes in one frame are two objects), within the class's radius (widened up to 2x by the two
     positions' uncertainties). Unmatched detections start new groups. Deterministic for a given input.
     """
-    order = list(frame_order) if frame_order is not None else sorted({g.frame for g in gds})
-    rank = {f: i for i, f in enumerate(order)}
-    by_frame: dict[str, list[GroundDetection]] = {}
-    for g in gds:
-        by_frame.setdefault(g.frame, []).append(g)
-    frames = sorted(by_frame, key=lambda f: (rank.get(f, len(rank)), f))
+    gds = list(gds)
+    groups = _merge_core(
+        [g.class_name for g in gds],
+        [g.east_m for g in gds],
+        [g.north_m for g in gds],
+        [_plain_weight(g) for g in gds],
+        [g.uncertainty_m for g in gds],
+        _ranks(gds, frame_order),
+        [(g.bbox_xyxy_px, g.score) for g in gds],
+        radius_m,
+    )
+    return [tuple(gds[i] for i in grp) for grp in groups]
 
-    groups: list[list[GroundDetection]] = []
-    centres: list[tuple[float, float, float]] = []  # east, north, uncertainty
-    for f in frames:
-        dets = sorted(by_frame[f], key=lambda g: (g.class_name, g.bbox_xyxy_px))
-        pairs: list[tuple[float, int, int]] = []
-        for di, d in enumerate(dets):
-            base = float(radius_m.get(d.class_name, 2.0))
-            for gi, grp in enumerate(groups):
-                if grp[0].class_name != d.class_name:
+
+@dataclass(frozen=True)
+class FrameCorrection:
+    """A frame's pose correction on the ground: rotate by ``dyaw_deg`` about the point below its
+    camera, then shift by (``de_m``, ``dn_m``). ``n`` = the detections it was estimated from."""
+
+    frame: str
+    dyaw_deg: float
+    de_m: float
+    dn_m: float
+    n: int
+
+
+def align_frames(
+    gds: Sequence[GroundDetection],
+    radius_m: Mapping[str, float],
+    frame_order: Sequence[str] | None = None,
+    *,
+    iterations: int = 3,
+    sweeps: int = 3,
+    max_shift_m: float = 4.0,
+    max_yaw_deg: float = 3.0,
+) -> dict[str, FrameCorrection]:
+    """Estimate per-frame pose corrections from objects seen in several frames.
+
+    GNSS and gimbal yaw errors differ from frame to frame, so the same object projected from two
+    frames lands up to a few metres apart. Each round merges the detections, then fits for every frame
+    the small rotation (about the point below its camera; with >= 3 spread-out objects) and shift that
+    best moves its detections onto the other frames' view of the same objects (leave-one-out group
+    centres, residuals beyond the merge radius ignored), damped. The mean correction is removed:
+    shift all frames share (the flight-wide GNSS bias) cannot be seen from overlaps and stays as measured.
+    Returns only frames with a correction; pure and deterministic.
+    """
+    import numpy as np
+
+    gds = list(gds)
+    n = len(gds)
+    if n < 2:
+        return {}
+    ranks = _ranks(gds, frame_order)
+    frames = sorted({g.frame for g in gds})
+    fidx = {f: i for i, f in enumerate(frames)}
+    fi = np.array([fidx[g.frame] for g in gds])
+    p0 = np.array([[g.east_m, g.north_m] for g in gds], dtype=float)
+    cams = np.zeros((len(frames), 2))
+    has_cam = np.zeros(len(frames), dtype=bool)
+    for g in gds:
+        if g.cam_en is not None:
+            cams[fidx[g.frame]] = g.cam_en
+            has_cam[fidx[g.frame]] = True
+    for k in range(len(frames)):  # no camera position: rotate about the frame's detections' centroid
+        if not has_cam[k]:
+            cams[k] = p0[fi == k].mean(axis=0)
+    w = np.array([_plain_weight(g) for g in gds])
+    unc = [g.uncertainty_m for g in gds]
+    classes = [g.class_name for g in gds]
+    tie = [(g.bbox_xyxy_px, g.score) for g in gds]
+    rad = np.array([float(radius_m.get(c, 2.0)) for c in classes])
+    theta = np.zeros(len(frames))
+    shift = np.zeros((len(frames), 2))
+    count = np.zeros(len(frames), dtype=int)
+    rel0 = p0 - cams[fi]
+    members_of_frame = [np.where(fi == k)[0] for k in range(len(frames))]
+
+    def frame_pos(k: int) -> np.ndarray:
+        idx = members_of_frame[k]
+        c, s_ = math.cos(theta[k]), math.sin(theta[k])
+        r = rel0[idx]
+        return np.column_stack([c * r[:, 0] - s_ * r[:, 1], s_ * r[:, 0] + c * r[:, 1]]) + cams[k] + shift[k]
+
+    pos = p0.copy()
+    gsum = np.zeros((0, 2))
+    gw = np.zeros(0)
+    group_of = np.full(n, -1)
+
+    def _move(k: int) -> None:
+        """Recompute frame k's positions and keep the groups' weighted sums in step."""
+        idx = members_of_frame[k]
+        new = frame_pos(k)
+        g = group_of[idx]
+        m = g >= 0
+        if m.any():
+            np.add.at(gsum, g[m], w[idx[m], None] * (new[m] - pos[idx[m]]))
+        pos[idx] = new
+
+    for _ in range(iterations):
+        groups = _merge_core(classes, pos[:, 0].tolist(), pos[:, 1].tolist(), w.tolist(), unc, ranks, tie, radius_m)
+        group_of = np.full(n, -1)
+        multi = [g for g in groups if len(g) >= 2]
+        for gi, g in enumerate(multi):
+            group_of[np.array(g)] = gi
+        if not multi:
+            break
+        in_group = group_of >= 0
+        gsum = np.zeros((len(multi), 2))
+        gw = np.zeros(len(multi))
+        np.add.at(gsum, group_of[in_group], w[in_group, None] * pos[in_group])
+        np.add.at(gw, group_of[in_group], w[in_group])
+        for _sweep in range(sweeps):
+            # Gauss-Seidel: each frame in turn moves onto the others' current view of shared objects
+            for k in range(len(frames)):
+                idx = members_of_frame[k]
+                idx = idx[group_of[idx] >= 0]
+                if len(idx) == 0:
                     continue
-                ce, cn, cu = centres[gi]
-                dist = math.hypot(d.east_m - ce, d.north_m - cn)
-                thr = min(2.0 * base, max(base, math.hypot(cu, d.uncertainty_m)))
-                if dist <= thr:
-                    pairs.append((dist, di, gi))
-        pairs.sort()
-        used_d: set[int] = set()
-        used_g: set[int] = set()
-        for _, di, gi in pairs:
-            if di in used_d or gi in used_g:
-                continue
-            used_d.add(di)
-            used_g.add(gi)
-            groups[gi].append(dets[di])
-            centres[gi] = _centre(groups[gi])
-        for di, d in enumerate(dets):
-            if di not in used_d:
-                groups.append([d])
-                centres.append(_centre([d]))
-    return [tuple(g) for g in groups]
+                g = group_of[idx]
+                tgt = (gsum[g] - w[idx, None] * pos[idx]) / (gw[g] - w[idx])[:, None]
+                keep = np.linalg.norm(tgt - pos[idx], axis=1) <= 2.0 * rad[idx]
+                idx, tgt = idx[keep], tgt[keep]
+                count[k] = len(idx)
+                if len(idx) == 0:
+                    continue
+                a = pos[idx] - cams[k] - shift[k]  # about the (corrected) point below the camera
+                b = tgt - cams[k] - shift[k]
+                ww = w[idx] / w[idx].sum()
+                am, bm = (ww[:, None] * a).sum(axis=0), (ww[:, None] * b).sum(axis=0)
+                dth = 0.0
+                spread = math.sqrt(float((ww * ((a - am) ** 2).sum(axis=1)).sum()))
+                if len(idx) >= 3 and spread >= 5.0:
+                    ac, bc = a - am, b - bm
+                    cross = float((ww * (ac[:, 0] * bc[:, 1] - ac[:, 1] * bc[:, 0])).sum())
+                    dot = float((ww * (ac * bc).sum(axis=1)).sum())
+                    dth = math.atan2(cross, dot)
+                c, s_ = math.cos(dth), math.sin(dth)
+                t = bm - np.array([c * am[0] - s_ * am[1], s_ * am[0] + c * am[1]])
+                theta[k] = float(np.clip(theta[k] + dth, -math.radians(max_yaw_deg), math.radians(max_yaw_deg)))
+                shift[k] = shift[k] + t
+                _move(k)
+            # A shift shared by every frame (the flight-wide GNSS bias) is unobservable from
+            # overlaps: keep the mean shift of the corrected frames at zero. A shared yaw error is
+            # observable (each frame turns about its own camera, so overlaps disagree) and stays fixed.
+            moved = count > 0
+            if moved.any():
+                shift[moved] -= shift[moved].mean(axis=0)
+            lim = np.linalg.norm(shift, axis=1, keepdims=True)
+            shift = np.where(lim > max_shift_m, shift * (max_shift_m / np.maximum(lim, 1e-9)), shift)
+            for k in range(len(frames)):
+                _move(k)
+    out = {}
+    for k, f in enumerate(frames):
+        if theta[k] != 0.0 or shift[k].any():
+            out[f] = FrameCorrection(f, math.degrees(theta[k]), float(shift[k, 0]), float(shift[k, 1]), int(count[k]))
+    return out
+
+
+def apply_correction(g: GroundDetection, corr: FrameCorrection, local: Any) -> GroundDetection:
+    """The detection moved by its frame's correction (position, outline, lat/lon)."""
+    import dataclasses
+
+    import numpy as np
+
+    cx, cy = g.cam_en if g.cam_en is not None else (g.east_m, g.north_m)
+    th = math.radians(corr.dyaw_deg)
+    c, s_ = math.cos(th), math.sin(th)
+
+    def tf(e: float, n: float) -> tuple[float, float]:
+        re, rn = e - cx, n - cy
+        return (c * re - s_ * rn + cx + corr.de_m, s_ * re + c * rn + cy + corr.dn_m)
+
+    e, n = tf(g.east_m, g.north_m)
+    poly = tuple(tf(a, b) for a, b in g.polygon_en)
+    lat, lon = local.to_wgs84(e, n)
+    plats, plons = local.to_wgs84(np.array([p[0] for p in poly]), np.array([p[1] for p in poly]))
+    return dataclasses.replace(
+        g,
+        east_m=float(e),
+        north_m=float(n),
+        lat_deg=float(lat),
+        lon_deg=float(lon),
+        polygon_en=tuple((float(a), float(b)) for a, b in poly),
+        polygon_wgs84=tuple((float(lo), float(la)) for lo, la in zip(plons, plats)),
+    )
 
 
 def _weights(members: Sequence[GroundDetection]) -> list[float]:
@@ -383,7 +631,12 @@ def build_findings(
     ``zones`` is a patrol.zones.Zones, ``rules`` the class x zone kind -> category map, ``settings``
     the FindingsSettings section, ``local`` the flight's LocalFrame. Sorted by finding_id.
     """
-    groups = merge_ground_detections(list(gds), settings.merge_radius_m, frame_order)
+    # a canonical order first, so the float sums (and so the ids and positions) do not depend on it
+    gds = sorted(gds, key=lambda g: (g.frame, g.class_name, g.bbox_xyxy_px, g.score))
+    if getattr(settings, "align_frames", True):
+        corrections = align_frames(gds, settings.merge_radius_m, frame_order)
+        gds = [apply_correction(g, corrections[g.frame], local) if g.frame in corrections else g for g in gds]
+    groups = merge_ground_detections(gds, settings.merge_radius_m, frame_order)
     out: list[Finding] = []
     for members in groups:
         e, n, _ = _centre(members)

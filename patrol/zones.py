@@ -5,11 +5,12 @@ GeoJSON layout (DESIGN.md): each feature has ``properties.kind`` in ``road | sid
 no_vending | grid_cell``, ``properties.name``, and for grid cells ``properties.unit`` (the responsible
 unit a case is dispatched to). Geometries are Polygon or MultiPolygon in (lon, lat) degrees.
 
-Rules (``settings.rules.rules``): detector class -> zone kind -> category. ``"*"`` means anywhere. A
-zone-specific rule wins when the point lies in such a zone. With no zones loaded, ``"*"`` applies to
-every class that has it (every vendor stall, road damage and garbage is reported, vehicles are only
-counted). With zones loaded, ``"*"`` applies only to a class that has no zone-specific rule (garbage is
-reported anywhere; a vendor stall only inside a no-vending zone; road damage only on a road).
+Rules (``settings.rules.rules``): detector class -> zone kind -> category. ``"*"`` means anywhere,
+with or without a zones file. A zone-specific rule wins when the point lies in such a zone (it names
+the zone on the finding); otherwise ``"*"`` applies when the class has it. The defaults report every
+vendor stall (``street_vending``, naming the no-vending zone when it is in one), road damage and
+garbage, and a vehicle only inside a no-parking zone or on a sidewalk: a city that tolerates stalls
+outside its no-vending zones removes the ``"*"`` entry of ``vendor_stall`` in its config.
 """
 
 from __future__ import annotations
@@ -143,7 +144,8 @@ def categorize(
     """Pure rule lookup: the category for ``class_name`` given the (non-grid) zones at its point.
 
     Zone kinds are tried in the order the class's rules list them; within one kind the smallest zone
-    wins. Returns (category or None, the zone that set it or None).
+    wins; then ``"*"``. ``have_zones`` is kept for callers; the rules do not depend on it.
+    Returns (category or None, the zone that set it or None).
     """
     by_kind = rules.get(class_name, {})
     for kind, category in by_kind.items():
@@ -153,9 +155,7 @@ def categorize(
             if z.kind == kind:
                 return category, z
     if ANYWHERE in by_kind:
-        zone_specific = any(k != ANYWHERE for k in by_kind)
-        if not have_zones or not zone_specific:
-            return by_kind[ANYWHERE], None
+        return by_kind[ANYWHERE], None
     return None, None
 
 

@@ -46,8 +46,8 @@ OBJECTS = (
     Obj("car-road", "vehicle", (1.0, 50.0), (1.8, 4.5), None, "East", "Team E"),
     Obj("garbage", "garbage", (-10.0, 40.0), (1.2, 1.0), "exposed_garbage", "West", "Team W"),
     Obj("pothole", "road_damage", (-2.0, 70.0), (1.0, 0.8), "road_damage", "West", "Team W"),
-    Obj("stall", "vendor_stall", (12.0, 60.0), (2.5, 2.0), None, "East", "Team E"),
-    Obj("pothole-off-road", "road_damage", (-12.0, 20.0), (0.8, 0.8), None, "West", "Team W"),
+    Obj("stall", "vendor_stall", (12.0, 60.0), (2.5, 2.0), "street_vending", "East", "Team E"),
+    Obj("car-off-road", "vehicle", (-12.0, 20.0), (1.8, 4.5), None, "West", "Team W"),
 )
 
 

@@ -239,7 +239,7 @@ def test_zone_and_grid_placement():
     other = by[("vehicle", -10)]
     assert (other.category, other.zone_name, other.unit) == (None, None, "Street team 7")
     pothole = by[("road_damage", 0)]
-    assert pothole.category is None  # zones loaded, but no road here
+    assert (pothole.category, pothole.zone_name) == ("road_damage", "Fire lane")  # "*": anywhere
 
 
 @pytest.mark.parametrize(
@@ -276,3 +276,44 @@ def test_finding_id_stable():
     gds = flight_detections()
     assert finding_id_for("k", gds[:2]) == finding_id_for("k", list(reversed(gds[:2])))
     assert finding_id_for("k", gds[:2]) != finding_id_for("k", gds[:3])
+
+
+def test_align_frames_removes_per_frame_pose_errors():
+    from patrol.findings import align_frames, apply_correction
+
+    rng = random.Random(5)
+    objects = [(("vehicle", "garbage", "road_damage")[i % 3], (rng.uniform(-25, 25), rng.uniform(-10, 110))) for i in range(40)]
+    errors = [(1.5, 0.8, -0.6), (-1.2, -0.5, 0.9), (0.4, 1.1, 0.3), (-0.9, -0.7, -1.0), (1.0, 0.2, 0.5), (-0.8, -0.9, 0.1)]
+    gds, truth = [], []
+    flat = FindingsSettings(object_height_m={})
+    for i, (dyaw, de, dn) in enumerate(errors):
+        true_cam = cam(north=20.0 * i, height=60.0)
+        noisy = cam(east=de, north=20.0 * i + dn, height=60.0, yaw=dyaw)
+        for cls, centre in objects:
+            det = box_of(true_cam, centre, size_lw=(2.0, 2.0))
+            if det is None:
+                continue
+            g = ground_detection(Detection(det.bbox_xyxy_px, cls, 0.9), noisy, LOCAL, f"F{i}", flat)
+            gds.append(g)
+            truth.append(centre)
+
+    def spread(items):
+        # error around the mean error: what alignment can remove (the flight-wide mean it cannot)
+        errs = np.array([(g.east_m - c[0], g.north_m - c[1]) for g, c in zip(items, truth)])
+        return float(np.sqrt(((errs - errs.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+    before = spread(gds)
+    corr = align_frames(gds, FS.merge_radius_m)
+    fixed = [apply_correction(g, corr[g.frame], LOCAL) if g.frame in corr else g for g in gds]
+    after = spread(fixed)
+    assert before > 1.0
+    assert after < 0.4 * before
+    assert abs(sum(c.de_m for c in corr.values())) < 1e-6  # the mean shift is left alone
+    # yaw errors are found (sign: the correction undoes the error)
+    # relative yaw errors are found (a yaw shared by all frames is only weakly seen along one line)
+    est = np.array([corr[f"F{i}"].dyaw_deg for i in range(len(errors))])
+    true = np.array([e[0] for e in errors])
+    assert np.abs((est - est.mean()) - (true - true.mean())).max() < 0.3
+    # and merging then counts every object once
+    fs = build_findings(gds, Zones.empty(), RULES, flat, LOCAL, "k")
+    assert len(fs) == len(objects)

@@ -218,7 +218,7 @@ def test_nightly_end_to_end_on_generated_flights(tmp_path, monkeypatch):
     assert [Path(f.folder).name for f in res.failed] == ["2026-05-06-broken"]
     assert "no frame could be read" in res.failed[0].error or "no photos" in res.failed[0].error
     assert res.exit_code == 1
-    assert res.processed[0].cases_new == 4 and res.processed[1].cases_reobserved == 4
+    assert res.processed[0].cases_new == 5 and res.processed[1].cases_reobserved == 5
     calls = det.calls
     with open_store(db) as store:
         dump = store.dump()

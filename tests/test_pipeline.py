@@ -69,7 +69,7 @@ def test_cases_match_truth_once_each_in_the_right_cell(world, tmp_path):
     recall = len(matched) / len(truth)
     assert precision >= 0.95 and recall >= 0.95
     assert s.cases_new == len(truth)
-    assert s.findings_by_category == {"illegal_parking": 2, "exposed_garbage": 1, "road_damage": 1, "counted": 3}
+    assert s.findings_by_category == {"illegal_parking": 2, "exposed_garbage": 1, "road_damage": 1, "street_vending": 1, "counted": 2}
 
 
 def test_rerun_leaves_database_identical(world, tmp_path):
@@ -96,7 +96,7 @@ def test_after_flight_reobserves_and_queues_the_fixed_spot(world, tmp_path):
     _process(before, zones, db, det)
     s = _process(after, zones, db, det)
     assert s.cases_new == 0
-    assert s.cases_reobserved == 3  # both parked cars and the pothole are still there
+    assert s.cases_reobserved == 4  # both parked cars, the pothole and the stall are still there
     assert s.cases_queued == 1  # the garbage is gone: before/after verification
     with open_store(db) as store:
         queued = store.pending_verifications(s.flight_id)
@@ -183,7 +183,7 @@ def test_kill_9_mid_stage_then_rerun(world, tmp_path, stage):
     assert not s.skipped
     with open_store(db) as store, open_store(ref_db) as ref:
         assert store.dump() == ref.dump()
-        assert len(store.list_cases()) == 4
+        assert len(store.list_cases()) == 5
 
 
 def test_cli_process_summary_exit_codes(world, tmp_path, monkeypatch):
@@ -207,10 +207,10 @@ def test_cli_process_summary_exit_codes(world, tmp_path, monkeypatch):
     assert r.exit_code == 1, r.output  # one unreadable frame
     assert "DJI_0099.JPG: not a JPEG" in r.output
     assert "frames: 10 read, 1 failed" in r.output
-    assert "cases: 4 new, 0 re-observed, 0 queued for verification" in r.output
+    assert "cases: 5 new, 0 re-observed, 0 queued for verification" in r.output
     r = runner.invoke(app, [*args, "--json"])
     data = json.loads(r.stdout[r.stdout.index("{"):])
-    assert data["skipped"] is True and data["cases_new"] == 4
+    assert data["skipped"] is True and data["cases_new"] == 5
     bad = tmp_path / "bad.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"kind": "grid_cell", "name": "A1"}, '
                    '"geometry": {"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.41, 39.9], [116.41, 39.91], [116.4, 39.9]]]}}]}')

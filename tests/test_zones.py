@@ -52,9 +52,9 @@ def city() -> Zones:
         ("vehicle", 0.5, 0.5, None, "Main St", "A1", "Team West"),  # on the road: counted only
         ("vehicle", 1.5, 0.9, None, None, "A2", "Team East"),
         ("vendor_stall", 0.6, 0.2, "street_vending", "Market ban", "A1", "Team West"),
-        ("vendor_stall", 1.5, 0.9, None, None, "A2", "Team East"),  # zones loaded, outside no_vending
+        ("vendor_stall", 1.5, 0.9, "street_vending", None, "A2", "Team East"),  # "*": anywhere
         ("road_damage", 1.5, 0.5, "road_damage", "Main St", "A2", "Team East"),
-        ("road_damage", 1.5, 0.9, None, None, "A2", "Team East"),  # off road
+        ("road_damage", 1.5, 0.9, "road_damage", None, "A2", "Team East"),  # off road: "*"
         ("garbage", 1.5, 0.9, "exposed_garbage", None, "A2", "Team East"),  # anywhere
         ("garbage", 0.6, 0.2, "exposed_garbage", "Market ban", "A1", "Team West"),
         ("vehicle", 3.0, 3.0, None, None, None, None),  # outside every zone
@@ -89,6 +89,10 @@ def test_categorize_order_follows_rules():
     here = z.containing(LAT0 + 0.2 * D, LON0 + 0.2 * D)
     here = [x for x in here if x.kind != "grid_cell"]
     assert categorize("vehicle", here, {"vehicle": {"road": "road_damage"}}, True) == (None, None)
+    # a city that reports stalls only inside no-vending zones drops the "*" entry
+    only_zone = {"vendor_stall": {"no_vending": "street_vending"}}
+    assert categorize("vendor_stall", here, only_zone, True) == (None, None)
+    assert categorize("vendor_stall", here, RULES, True) == ("street_vending", None)
     cat, zone = categorize("vehicle", here, RULES, True)
     assert (cat, zone.name) == ("illegal_parking", "School gate")
 
