@@ -37,6 +37,8 @@ class TileSettings:
     min_visible: float = 0.4
     seed: int = 0
     jpeg_quality: int = 95
+    train_val_tiles: int = 0  # >0: data.yaml validates on a sample of this many val tiles (CPU time)
+    max_tiles_per_image: dict[str, int] = field(default_factory=dict)  # source -> cap on train tiles per image and scale
 
     def __post_init__(self) -> None:
         if self.tile_px < 32 or self.stride_px <= 0 or self.stride_px > self.tile_px:
@@ -117,7 +119,11 @@ def build_dataset(
                 img = cv2.resize(full, size, interpolation=cv2.INTER_AREA)
                 boxes = scale_boxes(im.boxes, scale)
             h, w = img.shape[:2]
-            for t in tile_grid((w, h), settings.tile_px, settings.stride_px):
+            grid = tile_grid((w, h), settings.tile_px, settings.stride_px)
+            cap = settings.max_tiles_per_image.get(im.source, 0)
+            if cap and part == "train" and len(grid) > cap:  # big frames: a stable random subset of tiles
+                grid = sorted(grid, key=lambda t: stable_fraction(f"{im.image_path}:{scale}:{t}", settings.seed))[:cap]
+            for t in grid:
                 kept, ambiguous = boxes_in_tile(boxes, t, settings.min_visible)
                 name = f"{im.source}__{im.image_path.stem}__s{int(scale * 100)}_x{t[0]}_y{t[1]}"
                 if not kept and part == "train":
@@ -148,6 +154,13 @@ def _write_yamls(out_dir, settings, split, tiles, objects, val_lists) -> Dataset
     if not tiles.get("train"):
         raise InputError(out_dir, "no training tiles were produced (no labelled images in the train split?)")
     val_dir = "images/val" if tiles.get("val") else "images/train"
+    if settings.train_val_tiles and tiles.get("val", 0) > settings.train_val_tiles:
+        # ultralytics validates during and after training; on a CPU a sample keeps that cheap. The
+        # real scores come from tiled inference on the full val images afterwards.
+        every = sorted((p for ps in val_lists.values() for p in ps), key=lambda p: stable_fraction(p, settings.seed))
+        sample = out_dir / "val_sample.txt"
+        sample.write_text("\n".join(sorted(every[: settings.train_val_tiles])) + "\n", encoding="utf-8")
+        val_dir = str(sample.resolve())
     data_yaml = out_dir / "data.yaml"
     data_yaml.write_text(_yaml("images/train", val_dir, out_dir), encoding="utf-8")
     val_yamls: dict[str, Path] = {}

@@ -38,6 +38,8 @@ def configure_offline(config_dir: Path | None = None, threads: int | None = None
     os.environ.setdefault("YOLO_VERBOSE", "true")
     n = threads or os.cpu_count() or 1
     os.environ["OMP_NUM_THREADS"] = str(n)
+    # On a shared small CPU, spinning OpenMP workers burn the time slices other threads need.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     fonts = cfg / "Ultralytics"
     fonts.mkdir(parents=True, exist_ok=True)
     src = _font_source()

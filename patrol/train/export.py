@@ -28,7 +28,7 @@ def export_onnx(weights: str | Path, out_path: str | Path, imgsz: int = 320, ops
         raise ModelError("export needs ultralytics, onnx and onnxslim: bash scripts/setup.sh --train") from e
     try:
         produced = YOLO(str(weights)).export(
-            format="onnx", imgsz=imgsz, dynamic=False, simplify=True, opset=opset, half=False, device="cpu"
+            format="onnx", imgsz=imgsz, dynamic=False, simplify=True, opset=opset, device="cpu"
         )
     except Exception as e:  # ultralytics raises many types from the exporter
         raise ModelError(f"{weights}: ONNX export failed: {e}") from e

@@ -48,8 +48,9 @@ def source_kind(folder: Path) -> str:
     raise InputError(folder, "no labels found (expected YOLO .txt next to images, aerial.names, VOC annotations/ or a sim flight)")
 
 
-def collect_sources(folders: Sequence[Path]) -> list[LabelledImage]:
-    """Labelled images of every folder, each read by the reader its layout calls for."""
+def collect_sources(folders: Sequence[Path], sim_flight_frames: int | None = None) -> list[LabelledImage]:
+    """Labelled images of every folder, each read by the reader its layout calls for.
+    ``sim_flight_frames``: evenly spaced frames kept from each sim flight (None = all)."""
     out: list[LabelledImage] = []
     for folder in folders:
         kind = source_kind(folder)
@@ -60,7 +61,7 @@ def collect_sources(folders: Sequence[Path]) -> list[LabelledImage]:
         elif kind == "sim":
             from patrol.train.sim_source import read_sim_flights
 
-            out += read_sim_flights(folder)
+            out += read_sim_flights(folder, sim_flight_frames)
         else:
             out += read_yolo_folder(folder, source=Path(folder).name or "user")
     return out
@@ -82,7 +83,10 @@ class TrainJob:
     workers: int = 1
     sim_worlds: int = 0  # synthetic world rasters to cut tiles from (needs patrol.sim)
     sim_tiles_per_world: int = 200
-    tiles: TileSettings = field(default_factory=TileSettings)
+    sim_flight_frames: int | None = 6
+    tiles: TileSettings = field(
+        default_factory=lambda: TileSettings(train_val_tiles=64, max_tiles_per_image={"sim": 40})
+    )
     extra_images: tuple[LabelledImage, ...] = ()
 
     def __post_init__(self) -> None:
@@ -108,11 +112,13 @@ def run_job(job: TrainJob, log=print) -> dict:
 
     out = Path(job.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    images = collect_sources(job.data) + list(job.extra_images)
+    images = collect_sources(job.data, job.sim_flight_frames) + list(job.extra_images)
     if job.sim_worlds:
         from patrol.train.sim_source import sim_world_images
 
-        images += sim_world_images(job.sim_worlds, out / "sim-tiles", job.sim_tiles_per_world, job.tiles.tile_px)
+        images += sim_world_images(
+            job.sim_worlds, out / "sim-tiles", job.sim_tiles_per_world, job.tiles.tile_px, log=log
+        )
     if not images:
         raise InputError(job.data[0] if job.data else out, "no labelled images found")
     log(f"{len(images)} labelled source images; building tiles in {out / 'dataset'}")
@@ -197,8 +203,8 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
         confidence=confidence,
         default_confidence=default_conf,
         evals=tuple(evals),
-        good_for=tuple(GOOD_FOR),
-        not_good_for=tuple(NOT_GOOD_FOR),
+        good_for=tuple(judgements(evals, ds.objects, images, ds.groups)[0]),
+        not_good_for=tuple(judgements(evals, ds.objects, images, ds.groups)[1]),
     )
     (out / "MODEL_CARD.md").write_text(render_card(card), encoding="utf-8")
     metrics |= {"epochs": epochs, "train_minutes": seconds / 60, "tiles": ds.tiles, "objects": ds.objects}
@@ -207,8 +213,39 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
     return metrics
 
 
-GOOD_FOR: list[str] = []  # filled in by the bundled recipe's card edits; the generic card stays neutral
-NOT_GOOD_FOR: list[str] = []
+def judgements(evals: Sequence[EvalBlock], objects, images: Sequence[LabelledImage], groups) -> tuple[list[str], list[str]]:
+    """Plain statements for the card, derived from the numbers and the training data (no hand edits)."""
+    good: list[str] = []
+    bad: list[str] = []
+    for b in evals:
+        for s in b.scores:
+            if s.n_true == 0:
+                continue
+            what = f"`{s.class_name}` on {b.title.split(': ', 1)[-1]} (AP50 {s.ap50:.2f}, P {s.precision:.2f} / R {s.recall:.2f})"
+            if s.ap50 >= 0.8:
+                good.append(what)
+            elif s.ap50 < 0.5:
+                bad.append(what)
+            else:
+                bad.append(what + ": usable with review, misses and false alarms are common")
+    real_train = {
+        b.class_name
+        for im in images
+        if im.source != "sim" and groups.get(im.group) != "val"
+        for b in im.boxes
+    }
+    for c in CLASSES:
+        if c not in real_train and objects.get("train", {}).get(c):
+            bad.append(
+                f"`{c}` was learnt from synthetic images only (no real labelled examples exist here): expect it to "
+                "miss and confuse real ones until fine-tuned with `patrol train` on your own labelled footage"
+            )
+    n_damage = sum(1 for im in images if im.source == "road-damage-uavpdd" and groups.get(im.group) != "val")
+    if n_damage:
+        bad.append(f"real road damage: trained on only {n_damage} real pavement photos; treat detections as hints")
+    if not good:
+        good.append("a starting point for fine-tuning with `patrol train` on labelled footage of your city")
+    return good, bad
 
 
 def _present_classes(pairs) -> tuple[str, ...]:

@@ -36,7 +36,8 @@ class TrainSettings:
     device: str = "cpu"
     patience: int = 100
     seed: int = 0
-    close_mosaic: int = 2
+    close_mosaic: int = 1
+    warmup_epochs: float = 0.5  # ultralytics' 3 would be most of a CPU time budget
     val_each_epoch: bool = False  # validation costs time on a CPU; the last epoch is validated anyway
     extra: dict[str, Any] = field(default_factory=dict)  # more ultralytics train args (augmentation...)
 
@@ -126,6 +127,7 @@ def train(settings: TrainSettings) -> TrainResult:
         "patience": settings.patience,
         "seed": settings.seed,
         "close_mosaic": settings.close_mosaic,
+        "warmup_epochs": settings.warmup_epochs,
         "val": settings.val_each_epoch,
         "plots": True,
         "amp": settings.device != "cpu",

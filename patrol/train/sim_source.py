@@ -21,6 +21,9 @@ from patrol.errors import InputError
 from patrol.train.labels import IMAGE_SUFFIXES, LabelledBox, LabelledImage, image_size_wh
 
 
+MIN_VISIBLE_FRAC = 0.3  # sim labels of objects mostly hidden (under a tree, cut by the frame) are skipped
+
+
 @dataclass(frozen=True)
 class WorldObject:
     """What a crop needs of a sim object: its detector class and exact outline in world metres."""
@@ -165,7 +168,9 @@ def write_crops(crops, out_dir: Path, stem: str, group: str) -> list[LabelledIma
     return images
 
 
-def sim_world_images(n_worlds: int, out_dir: Path, crops_per_world: int, out_px: int, seed0: int = 1000) -> list[LabelledImage]:
+def sim_world_images(
+    n_worlds: int, out_dir: Path, crops_per_world: int, out_px: int, seed0: int = 1000, log=print
+) -> list[LabelledImage]:
     """Render ``n_worlds`` synthetic worlds with ``patrol.sim`` and cut jittered crops from each.
 
     Each world (seed) is one split group. Raises InputError when patrol.sim has no world renderer.
@@ -173,20 +178,31 @@ def sim_world_images(n_worlds: int, out_dir: Path, crops_per_world: int, out_px:
     from patrol.train import sim_adapter
 
     images: list[LabelledImage] = []
-    for k in range(n_worlds):
-        seed = seed0 + k
-        for scenario, (raster, res_m, to_px, objects) in sim_adapter.render_worlds(seed):
+    done = 0
+    for seed in range(seed0, seed0 + 3 * n_worlds):  # a world the simulator cannot paint is skipped
+        if done == n_worlds:
+            break
+        try:
+            worlds = sim_adapter.render_worlds(seed)
+        except InputError:
+            raise
+        except Exception as e:  # the simulator's geometry can fail on a rare layout: try the next seed
+            log(f"sim world {seed} skipped: {type(e).__name__}: {e}")
+            continue
+        done += 1
+        for scenario, (raster, res_m, to_px, objects) in worlds:
             rng = np.random.default_rng([seed, len(scenario)])
             crops = world_crops(raster, res_m, to_px, objects, crops_per_world, out_px, rng)
             images += write_crops(crops, Path(out_dir) / f"world{seed}", f"w{seed}_{scenario}", f"simworld:{seed}")
     return images
 
 
-def read_sim_flights(folder: Path) -> list[LabelledImage]:
+def read_sim_flights(folder: Path, max_frames: int | None = None) -> list[LabelledImage]:
     """Rendered sim flights (``truth.json`` + frames) under ``folder`` (the folder or its subfolders).
 
     Each flight is one split group. Per-frame boxes are read from ``frames[*]`` entries holding a file
     name and YOLO lines or pixel boxes; InputError when the file does not look like that.
+    ``max_frames`` keeps that many evenly spaced frames of each flight.
     """
     folder = Path(folder)
     truths = [folder / "truth.json"] if (folder / "truth.json").is_file() else sorted(folder.glob("*/truth.json"))
@@ -199,7 +215,10 @@ def read_sim_flights(folder: Path) -> list[LabelledImage]:
         frames = truth.get("frames") if isinstance(truth, dict) else None
         if not isinstance(frames, list):
             raise InputError(t, "expected a 'frames' list")
-        group = f"simflight:{t.parent.name}:{truth.get('seed', '')}"
+        group = f"simworld:{truth.get('seed', t.parent.name)}"  # same city as its world crops: same side
+        if max_frames is not None and len(frames) > max_frames:  # evenly spaced: neighbours overlap a lot
+            step = len(frames) / max_frames
+            frames = [frames[int(i * step)] for i in range(max_frames)]
         for fr in frames:
             out.append(_sim_frame(t, fr, group))
     return out
@@ -214,9 +233,9 @@ def _sim_frame(truth_path: Path, fr: dict, group: str) -> LabelledImage:
         raise InputError(img, "frame image named in truth.json is missing")
     size = tuple(fr.get("size_wh") or image_size_wh(img))
     boxes: list[LabelledBox] = []
-    for b in fr.get("boxes") or fr.get("objects") or []:
+    for b in fr.get("labels") or fr.get("boxes") or fr.get("objects") or []:
         cls = b.get("class_name") or b.get("class")
-        if cls not in CLASSES:
+        if cls not in CLASSES or float(b.get("visible_frac", 1.0)) < MIN_VISIBLE_FRAC:
             continue
         if "bbox_xyxy_px" in b:
             x1, y1, x2, y2 = (float(v) for v in b["bbox_xyxy_px"])

@@ -1,0 +1,90 @@
+"""Smoke training: 1 epoch on a few generated tiles, ONNX export, and the ONNX backend reads it back.
+
+Needs torch + ultralytics (the training extra); skipped without them. Never downloads anything:
+the model is built from ultralytics' yolov8n.yaml.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from patrol.errors import ConfigError, ModelError
+from patrol.train.dataset import TileSettings, build_dataset
+from patrol.train.labels import LabelledBox, LabelledImage
+from patrol.train.recipe import TrainSettings
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"imgsz": 100}, "multiple of 32"),
+        ({"time_h": 0.0}, "time"),
+        ({"architecture": "yolov8n.pt"}, "downloaded"),
+    ],
+)
+def test_train_settings_validation(tmp_path, kwargs, error) -> None:
+    with pytest.raises(ConfigError, match=error):
+        TrainSettings(data_yaml=tmp_path / "d.yaml", out_dir=tmp_path, **kwargs)
+
+
+def test_bare_weight_names_are_refused() -> None:
+    from patrol.train.env import require_local_weights
+
+    with pytest.raises(ModelError, match="bare names"):
+        require_local_weights("yolov8n.pt")
+
+
+def test_configure_offline_sets_env_and_fonts(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("matplotlib")
+    from patrol.train.env import configure_offline
+
+    for k in ("YOLO_OFFLINE", "YOLO_AUTOINSTALL", "YOLO_CONFIG_DIR", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(k, raising=False)
+    cfg = configure_offline(tmp_path / "yolo", threads=2)
+    import os
+
+    assert os.environ["YOLO_OFFLINE"] == "1" and os.environ["YOLO_AUTOINSTALL"] == "false"
+    assert os.environ["YOLO_CONFIG_DIR"] == str(cfg) and os.environ["OMP_NUM_THREADS"] == "2"
+    assert (cfg / "Ultralytics" / "Arial.ttf").stat().st_size > 10_000
+    assert (cfg / "Ultralytics" / "Arial.Unicode.ttf").is_file()
+
+
+def _tiny_dataset(tmp_path):
+    rng = np.random.default_rng(0)
+    images = []
+    for i in range(6):
+        img = rng.integers(40, 90, (128, 128, 3), dtype=np.uint8)
+        x, y = int(rng.integers(10, 80)), int(rng.integers(10, 80))
+        img[y : y + 30, x : x + 20] = (0, 0, 230)
+        p = tmp_path / f"t{i}.png"
+        cv2.imwrite(str(p), img)
+        images.append(LabelledImage(p, (128, 128), (LabelledBox((x, y, x + 20, y + 30), "vehicle"),), f"g{i % 3}", "test"))
+    return build_dataset(images, tmp_path / "ds", TileSettings(tile_px=128, stride_px=128, scales=(1.0,)),
+                         split={"g0": "train", "g1": "train", "g2": "val"})
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_smoke_train_export_and_onnx_backend(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("ultralytics")
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "yolo"))
+    from patrol.detect.onnx import OnnxDetector
+    from patrol.train.export import add_metadata, confidence_metadata, export_onnx
+    from patrol.train.recipe import train
+
+    ds = _tiny_dataset(tmp_path)
+    result = train(TrainSettings(data_yaml=ds.data_yaml, out_dir=tmp_path / "runs", architecture="yolov8n.yaml",
+                                 epochs=1, imgsz=64, batch=4, workers=0, extra={"plots": False}))
+    assert result.last_pt.is_file() and result.epochs_done == 1
+    onnx_path = export_onnx(result.last_pt, tmp_path / "m.onnx", imgsz=64)
+    add_metadata(onnx_path, confidence_metadata({"vehicle": 0.55}, 0.55))
+    det = OnnxDetector(onnx_path, confidence=0.001)
+    assert det.class_names == ("vehicle", "vendor_stall", "road_damage", "garbage")
+    assert det.metadata["patrol_default_confidence"] == "0.550"
+    out = det.detect(np.zeros((64, 64, 3), np.uint8))
+    assert isinstance(out, list)
