@@ -90,6 +90,36 @@ def _count(items) -> dict:
     return out
 
 
+@sim_app.command("video")
+def video_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Folder for DJI_0001.MP4, DJI_0001.SRT, truth.json, zones.geojson (created).")],
+    seed: SeedOpt = 0,
+    scenario: Annotated[str, typer.Option("--scenario", help="before or after.")] = "before",
+    seconds: Annotated[float, typer.Option("--seconds", min=0.1, max=600.0, help="Clip length.")] = 8.0,
+    fps: Annotated[float, typer.Option("--fps", min=1.0, max=60.0, help="Frames per second.")] = 10.0,
+    altitude: Annotated[float, typer.Option("--altitude", min=10.0, max=500.0, help="Height above ground in metres.")] = 70.0,
+    pitch: Annotated[float, typer.Option("--pitch", help="Gimbal pitch in degrees (-90 = nadir).")] = -70.0,
+    size_m: SizeOpt = 300.0,
+    res_m: ResOpt = 0.03,
+) -> None:
+    """Fly along the main street and write a 1920x1080 MP4 with a DJI-style .SRT telemetry sidecar and its truth."""
+
+    def run() -> int:
+        from patrol.errors import ConfigError
+        from patrol.sim.video import VideoSpec, run_video
+
+        try:
+            spec = VideoSpec(seed=seed, scenario=scenario, seconds=seconds, fps=fps, altitude_m=altitude, pitch_deg=pitch,
+                             size_m=size_m, res_m=res_m)
+        except ValueError as e:
+            raise ConfigError(str(e)) from e
+        t = run_video(out, spec)
+        typer.echo(f"wrote DJI_0001.MP4 ({len(t.frames)} frames, {fps:g} fps), DJI_0001.SRT, truth.json and zones.geojson to {out}")
+        return EXIT_OK
+
+    raise typer.Exit(guarded(run))
+
+
 @sim_app.command("world")
 def world_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for world.jpg, objects.json and zones.geojson (created).")],

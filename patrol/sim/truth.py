@@ -107,7 +107,8 @@ class Truth:
             "version": 1, "scenario": self.scenario, "seed": self.seed,
             "origin": {"lat_deg": self.origin_lat_deg, "lon_deg": self.origin_lon_deg},
             "camera": {"model": self.camera_model, "size_wh": list(self.intrinsics.size_wh), "fx_px": self.intrinsics.fx_px,
-                       "fy_px": self.intrinsics.fy_px, "cx_px": self.intrinsics.cx_px, "cy_px": self.intrinsics.cy_px},
+                       "fy_px": self.intrinsics.fy_px, "cx_px": self.intrinsics.cx_px, "cy_px": self.intrinsics.cy_px,
+                       "source": self.intrinsics.source},
             "flight": self.flight,
             "objects": [asdict(o) for o in self.objects],
             "frames": [],
@@ -121,7 +122,7 @@ class Truth:
     @staticmethod
     def from_json(d: dict) -> Truth:
         cam = d["camera"]
-        intr = Intrinsics(cam["fx_px"], cam["fy_px"], cam["cx_px"], cam["cy_px"], tuple(cam["size_wh"]), "sim")
+        intr = Intrinsics(cam["fx_px"], cam["fy_px"], cam["cx_px"], cam["cy_px"], tuple(cam["size_wh"]), cam.get("source", "sim"))
         objs = tuple(TruthObject(**{**o, "polygon_en": tuple(map(tuple, o["polygon_en"])), "polygon_lonlat": tuple(map(tuple, o["polygon_lonlat"]))})
                      for o in d["objects"])
         frames = []

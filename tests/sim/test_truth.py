@@ -13,7 +13,7 @@ from patrol.sim.truth import Truth
 def test_round_trip(small_flight) -> None:
     t = load_truth(small_flight.folder / "truth.json")
     assert Truth.from_json(t.to_json()) == t
-    assert t == small_flight.truth.__class__.from_json(small_flight.truth.to_json())
+    assert t == small_flight.truth
 
 
 def test_load_truth_errors(tmp_path) -> None:
