@@ -102,6 +102,15 @@ class Truth:
     def problems(self) -> list[TruthObject]:
         return [o for o in self.objects if o.violation is not None]
 
+    def seen_ids(self, min_visible: float = MIN_VISIBLE) -> set[str]:
+        """Ids of objects that at least one frame shows (visible fraction >= min_visible)."""
+        return {lb.object_id for f in self.frames for lb in f.labels if lb.visible_frac >= min_visible}
+
+    def seen_problems(self, min_visible: float = MIN_VISIBLE) -> list[TruthObject]:
+        """Problems a flight could find: present and shown by at least one frame."""
+        seen = self.seen_ids(min_visible)
+        return [o for o in self.problems if o.present and o.id in seen]
+
     def to_json(self) -> dict:
         d = {
             "version": 1, "scenario": self.scenario, "seed": self.seed,

@@ -49,3 +49,12 @@ def test_truth_detector_refuses_what_it_does_not_know(small_flight, tmp_path) ->
         d.detect_path(tmp_path / "DJI_0001.JPG")
     with pytest.raises(ModelError, match="no truth.json"):
         TruthDetector.for_paths([tmp_path])
+
+
+def test_seen_problems_are_labelled_in_some_frame(small_flight) -> None:
+    t = small_flight.truth
+    seen = t.seen_problems()
+    labelled = {lb.object_id for f in t.frames for lb in f.labels if lb.visible_frac >= 0.3}
+    assert {o.id for o in seen} <= labelled
+    assert all(o.violation for o in seen)
+    assert t.seen_ids(0.0) >= t.seen_ids(0.9)
