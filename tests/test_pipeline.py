@@ -3,6 +3,7 @@ unit, idempotent rerun, before/after flights, kill -9 at any stage then rerun.""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from patrol.config import Settings
 from patrol.errors import InputError
+from patrol.geo.crs import LocalFrame
 from patrol.pipeline import process_flight, usable_range_m
 from patrol.store import open_store
 from patrol.zones import load_zones
@@ -217,3 +219,93 @@ def test_cli_process_summary_exit_codes(world, tmp_path, monkeypatch):
     r = runner.invoke(app, ["process", str(before.folder), "--db", str(db), "--zones", str(bad)])
     assert r.exit_code == 2
     assert "feature 0 ('A1'): grid_cell has no 'unit'" in r.output
+
+
+# --- the synthetic city (patrol.sim) with its truth detector -----------------------------------------
+
+# The simulator paints every object flat on the ground (no relief), so upright classes get no height.
+FLAT = {"vehicle": 0.0, "vendor_stall": 0.0, "road_damage": 0.0, "garbage": 0.0}
+
+
+@pytest.fixture(scope="module")
+def sim_flights(tmp_path_factory):
+    sim = pytest.importorskip("patrol.sim.flight", reason="patrol.sim not installed")
+    root = tmp_path_factory.mktemp("sim")
+    out = {}
+    for scenario in ("before", "after"):
+        spec = sim.FlightSpec(seed=3, frames=9, scenario=scenario, size_m=150.0, image_wh=(1200, 900), res_m=0.05)
+        out[scenario] = sim.run_flight(root / scenario, spec)
+    return out
+
+
+def _sim_settings():
+    import dataclasses
+
+    s = Settings()
+    return dataclasses.replace(s, findings=dataclasses.replace(s.findings, object_height_m=FLAT))
+
+
+def test_sim_before_flight_cases_match_truth(sim_flights, tmp_path):
+    from patrol.sim import TruthDetector
+
+    res = sim_flights["before"]
+    truth = res.truth
+    zones = load_zones(res.folder / "zones.geojson")
+    local = LocalFrame(truth.origin_lat_deg, truth.origin_lon_deg)
+    with open_store(tmp_path / "sim.db") as store:
+        s = process_flight([res.folder], _sim_settings(), store, TruthDetector(res.folder), zones=zones)
+        findings = store.load_findings(s.flight_id)
+        cases = store.list_cases()
+    assert s.frames_read == 9 and s.frames_failed == 0
+
+    def dist(lat, lon, o):
+        e1, n1 = local.to_local(lat, lon)
+        e2, n2 = local.to_local(o.center_lat_deg, o.center_lon_deg)
+        return math.hypot(e1 - e2, n1 - n2)
+
+    seen = {lb.object_id for f in truth.frames for lb in f.labels if lb.visible_frac >= 0.3}
+    objects = [o for o in truth.objects if o.class_name and o.id in seen]
+    # no object counted twice across overlapping frames (and no finding without an object)
+    owner = []
+    for f in findings:
+        near = sorted((dist(f.lat_deg, f.lon_deg, o), o.id) for o in objects if o.class_name == f.class_name)
+        assert near and near[0][0] < 3.0, f
+        owner.append(near[0][1])
+    assert len(owner) == len(set(owner))
+    assert len(findings) >= 0.95 * len(objects)
+    # cases vs true problems; each in the right grid cell with the right unit
+    problems = [o for o in objects if o.violation]
+    assert len(problems) >= 8
+    matched = set()
+    for c in cases:
+        near = sorted((dist(c.lat_deg, c.lon_deg, o), o.id, o) for o in problems if o.violation == c.category and o.id not in matched)
+        if near and near[0][0] < 3.0:
+            o = near[0][2]
+            matched.add(o.id)
+            cell = zones.grid_cell_at(o.center_lat_deg, o.center_lon_deg)
+            assert (c.grid_cell, c.unit) == (cell.name, cell.unit), o.id
+    precision = len(matched) / max(len(cases), 1)
+    recall = len(matched) / len(problems)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)
+
+
+def test_sim_after_flight_reobserves_opens_and_verifies(sim_flights, tmp_path):
+    from patrol.sim import TruthDetector
+
+    before, after = sim_flights["before"], sim_flights["after"]
+    zones = load_zones(before.folder / "zones.geojson")
+    det = TruthDetector([before.folder, after.folder])
+    with open_store(tmp_path / "sim.db") as store:
+        s1 = process_flight([before.folder], _sim_settings(), store, det, zones=zones)
+        s2 = process_flight([after.folder], _sim_settings(), store, det, tmp_path / "out", zones=zones)
+        verdicts = [v.verdict for v in store.verifications(flight_id=s2.flight_id)]
+    t = after.truth
+    seen_after = {lb.object_id for f in t.frames for lb in f.labels if lb.visible_frac >= 0.3}
+    seen_before = {lb.object_id for f in before.truth.frames for lb in f.labels if lb.visible_frac >= 0.3}
+    remaining = [o for o in t.problems if o.status == "remaining" and o.id in seen_after and o.id in seen_before]
+    new = [o for o in t.problems if o.status == "new" and o.id in seen_after]
+    assert s1.cases_new >= 8
+    assert s2.cases_reobserved == len(remaining)
+    assert s2.cases_new >= len(new)
+    assert s2.cases_queued == len(verdicts) and all(v in ("fixed", "still_present", "inconclusive") for v in verdicts)
+    assert "still_present" not in verdicts  # only fixed problems lose their finding
