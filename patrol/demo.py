@@ -38,29 +38,79 @@ def ensure_flights(out_dir: Path, frames: int, seed: int, log: Callable[[str], N
     return made
 
 
+def demo_settings(settings: Any) -> Any:
+    """The settings for the synthetic city: it paints every object flat on the ground, so the relief
+    allowance for upright objects (``[findings] object_height_m``) is set to 0 there."""
+    import dataclasses
+
+    flat = {k: 0.0 for k in settings.findings.object_height_m}
+    return dataclasses.replace(settings, findings=dataclasses.replace(settings.findings, object_height_m=flat))
+
+
+def demo_detector(settings: Any, folders: list[Path], choice: str, log: Callable[[str], None]) -> Any:
+    """A factory for the demo's detector: the bundled model when it is there (``auto``/``onnx``), else
+    the simulator's true boxes (``truth``, or ``auto`` without a model file)."""
+    from patrol.detect.registry import model_path
+
+    path = model_path(settings.detect)
+    if choice == "truth" or (choice == "auto" and not path.is_file()):
+        if choice == "auto":
+            log(f"no detector model at {path}: using the simulator's true boxes (--detector truth)")
+        from patrol.sim.truth import TruthDetector
+
+        return lambda: TruthDetector(folders)
+
+    def real() -> Any:
+        from patrol.detect import load_detector
+
+        return load_detector(settings.detect)
+
+    return real
+
+
 def run_demo(out_dir: str | Path, settings: Any, frames: int = 16, seed: int = 7,
-             log: Callable[[str], None] = lambda s: None, **spec: Any) -> DemoResult:
-    """Generate the demo flights when absent, then run the pipeline stages that exist over them."""
-    from patrol.ingest.summary import ingest
+             log: Callable[[str], None] = lambda s: None, detector: str = "auto", **spec: Any) -> DemoResult:
+    """Generate the demo flights when absent, then process the before and the after flight with the
+    whole pipeline (database ``OUT/patrol.db``, reports ``OUT/report-before``, ``OUT/report-after``,
+    case board ``OUT/cases``). Re-running it changes nothing (flights are known by their content)."""
+    from patrol.pipeline import StderrProgress, process_flight
     from patrol.sim.truth import load_truth
+    from patrol.store import open_store
+    from patrol.zones import load_zones
 
     out = Path(out_dir)
     res = DemoResult(out, ensure_flights(out, frames, seed, log, **spec))
     say = res.lines_.append
-    for scenario in FLIGHTS:
-        folder = out / scenario
-        rows = list(ingest([folder], settings))
-        bad = [r for r in rows if r.failed]
-        truth = load_truth(folder)
-        kinds: dict[str, int] = {}
-        for o in truth.problems:
-            key = o.status or o.violation or "?"
-            kinds[key] = kinds.get(key, 0) + 1
-        say(f"{scenario}: {len(rows) - len(bad)} photos read, {len(bad)} failed; truth: {len(truth.problems)} problems "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})")
-        for r in bad:
-            say(f"  {r.path}: {r.error}")
-            res.exit_code = 1
-    # The pipeline (detect -> findings -> cases -> verify -> report) plugs in here.
-    say(f"outputs: {out.resolve()} (before/, after/: photos, zones.geojson, truth.json)")
+    settings = demo_settings(settings)
+    folders = [out / scenario for scenario in FLIGHTS]
+    det = demo_detector(settings, folders, detector, log)
+    zones = load_zones(out / "before" / "zones.geojson")
+    db = out / "patrol.db"
+    import sys
+
+    progress = StderrProgress() if sys.stderr.isatty() else None
+    with open_store(db) as store:
+        for scenario, folder in zip(FLIGHTS, folders):
+            truth = load_truth(folder)
+            kinds: dict[str, int] = {}
+            for o in truth.problems:
+                key = o.status or o.violation or "?"
+                kinds[key] = kinds.get(key, 0) + 1
+            log(f"processing the {scenario} flight ...")
+            summary = process_flight([folder], settings, store, det, out / f"report-{scenario}", zones=zones, progress=progress)
+            say(f"{scenario}: {summary.frames_read} photos read, {summary.frames_failed} failed; truth: {len(truth.problems)} "
+                f"problems ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})")
+            res.lines_.extend(summary.lines())
+            for f in summary.failures:
+                say(f"  {f.path}: {f.reason}")
+                res.exit_code = 1
+        try:
+            from patrol.report import write_case_board
+
+            board = write_case_board(store, out / "cases", settings)
+            say(f"case board: {board[0]}")
+        except ImportError:
+            pass
+    say(f"database: {db.resolve()}  (try: patrol cases list --db {db})")
+    say(f"outputs: {out.resolve()} (before/, after/: photos, zones.geojson, truth.json; report-*/index.html)")
     return res
