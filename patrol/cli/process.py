@@ -42,15 +42,7 @@ def make_detector(kind: str, settings: Any, paths: list[Path]) -> Any:
 
     kind = kind.strip().lower()
     if kind == "truth":
-
-        def truth() -> Any:
-            try:
-                from patrol.sim import TruthDetector
-            except ImportError as e:
-                raise ConfigError("--detector truth needs patrol.sim (not installed in this version)") from e
-            return TruthDetector.for_paths(paths)
-
-        return truth
+        return lambda: _TruthByFolder()
     if kind not in ("onnx", "ultralytics"):
         raise ConfigError(f"--detector: unknown detector {kind!r}; expected onnx, ultralytics or truth")
 
@@ -60,6 +52,27 @@ def make_detector(kind: str, settings: Any, paths: list[Path]) -> Any:
         return load_detector(dataclasses.replace(settings.detect, backend=kind))
 
     return real
+
+
+class _TruthByFolder:
+    """The simulator's truth detector, loaded per flight folder on first use (so one factory serves
+    every flight of a nightly run). ModelError for a frame outside a simulated flight."""
+
+    def __init__(self) -> None:
+        self._by_dir: dict[Path, Any] = {}
+
+    def detect_path(self, path: str | Path, image: Any = None) -> list[Any]:
+        from patrol.sim import TruthDetector
+
+        folder = Path(path).resolve().parent
+        if folder not in self._by_dir:
+            self._by_dir[folder] = TruthDetector.for_paths([path])
+        return self._by_dir[folder].detect_path(path, image)
+
+    def detect(self, image: Any) -> list[Any]:
+        from patrol.errors import ModelError
+
+        raise ModelError("--detector truth answers by file name only (simulated flights)")
 
 
 def _settings(config: Path | None, db: str | None) -> Any:
