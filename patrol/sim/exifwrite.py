@@ -8,7 +8,6 @@ record exactly what a reader will get back.
 
 from __future__ import annotations
 
-import math
 import struct
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -201,9 +200,4 @@ def with_metadata(jpeg: bytes, t: PhotoTags) -> bytes:
     return b"\xff\xd8" + exif_app1(t) + xmp_app1(t) + rest
 
 
-def dms_check(value: float) -> float:
-    """The decimal degrees a reader computes from the rationals written for ``value`` (for tests)."""
-    return _dms_value(value)
-
-
-__all__ = ["PhotoTags", "exif_app1", "exif_tiff", "with_metadata", "xmp_app1", "xmp_packet", "dms_check", "math"]
+__all__ = ["PhotoTags", "exif_app1", "exif_tiff", "with_metadata", "xmp_app1", "xmp_packet"]

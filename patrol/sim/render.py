@@ -6,7 +6,7 @@ import math
 
 import cv2
 import numpy as np
-from shapely.geometry import Polygon
+from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import unary_union
 
 from patrol.sim.canvas import Canvas
@@ -182,7 +182,7 @@ def _roof(cv: Canvas, lay: Layout, bl, sun: Sun) -> None:
         step = 0.35
         for k in np.arange((y0 if along_x else x0), (y1 if along_x else x1), step):  # tile rows
             ln = [[x0, k], [x1, k]] if along_x else [[k, y0], [k, y1]]
-            seg = poly_city.intersection(Polygon(np.array(ln) + np.array([[0, 0], [0, 0]])).buffer(0.001) if False else poly_city.intersection(__import__("shapely").geometry.LineString(ln)))
+            seg = poly_city.intersection(LineString(ln))
             if not seg.is_empty and seg.geom_type == "LineString":
                 cv.line(C(np.array(seg.coords)), tuple(int(v * 0.85) for v in col), 0.04)
         return
@@ -190,7 +190,7 @@ def _roof(cv: Canvas, lay: Layout, bl, sun: Sun) -> None:
         along_x = rng.random() < 0.5
         for k in np.arange((x0 if along_x else y0), (x1 if along_x else y1), 0.5):
             ln = [[k, y0], [k, y1]] if along_x else [[x0, k], [x1, k]]
-            seg = poly_city.intersection(__import__("shapely").geometry.LineString(ln))
+            seg = poly_city.intersection(LineString(ln))
             if not seg.is_empty and seg.geom_type == "LineString":
                 cv.line(C(np.array(seg.coords)), tuple(int(v * 0.8) for v in col), 0.08)
         return
@@ -201,7 +201,7 @@ def _roof(cv: Canvas, lay: Layout, bl, sun: Sun) -> None:
         return
     for _ in range(int(rng.integers(0, 4))):
         c = (rng.uniform(x0, x1), rng.uniform(y0, y1))
-        if inner.contains(__import__("shapely").geometry.Point(c)):
+        if inner.contains(Point(c)):
             cv.shade([C(np.array(c) + rng.uniform(1, 4) * np.column_stack([np.cos(np.linspace(0, 6.28, 12)), np.sin(np.linspace(0, 6.28, 12))]))], rng.uniform(0.85, 0.95), blur_px=10)
     sh = np.array(sun.shadow_en())
     for _ in range(int(rng.integers(2, 10))):
