@@ -109,6 +109,7 @@ class VerifySettings:
     min_in_frame: float = 0.6  # share of the object that must be inside the after frame
     blur_ratio: float = 0.12  # after sharpness below this share of before's = too blurred to judge
     max_after_gsd_ratio: float = 4.0  # skip after frames this much coarser than the before view
+    max_pose_only_diff: float = 5.0  # pose-only alignment: surroundings' median Lab distance above this = untrustworthy
 
 
 @dataclass(frozen=True)
