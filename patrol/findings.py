@@ -637,6 +637,7 @@ def build_findings(
         corrections = align_frames(gds, settings.merge_radius_m, frame_order)
         gds = [apply_correction(g, corrections[g.frame], local) if g.frame in corrections else g for g in gds]
     groups = merge_ground_detections(gds, settings.merge_radius_m, frame_order)
+    rank = {f: i for i, f in enumerate(frame_order)} if frame_order is not None else {}
     out: list[Finding] = []
     for members in groups:
         e, n, _ = _centre(members)
@@ -645,7 +646,7 @@ def build_findings(
         unc = min(min(m.uncertainty_m for m in members), max(combined, settings.position_sigma_m))
         sharp_max = max((m.sharpness or 0.0) for m in members)
         gsd_min = min(m.gsd_m for m in members)
-        best = max(members, key=lambda m: (_view_quality(m, sharp_max, gsd_min), m.score, -_frame_rank(m.frame, frame_order)))
+        best = max(members, key=lambda m: (_view_quality(m, sharp_max, gsd_min), m.score, -rank.get(m.frame, len(rank))))
         lat, lon = local.to_wgs84(e, n)
         place = zones.place(best.class_name, float(lat), float(lon), rules)
         out.append(
@@ -668,12 +669,3 @@ def build_findings(
             )
         )
     return sorted(out, key=lambda f: f.finding_id)
-
-
-def _frame_rank(frame: str, order: Sequence[str] | None) -> int:
-    if order is None:
-        return 0
-    try:
-        return list(order).index(frame)
-    except ValueError:
-        return len(order)
