@@ -411,6 +411,8 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
     s = ctx.settings
     store = ctx.store
     roi = RoiZones.from_zones(zones) if len(zones) and s.detect.use_zones_roi else None
+    if roi is not None and not roi.geometries:  # only grid cells: they cover the city, run every tile
+        roi = None
     plan = None
     total = 0
     failed: list[list[str]] = []
