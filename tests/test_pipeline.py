@@ -312,3 +312,39 @@ def test_sim_after_flight_reobserves_opens_and_verifies(sim_flights, tmp_path):
     assert s2.cases_new >= len(new)
     assert s2.cases_queued == len(verdicts) and all(v in ("fixed", "still_present", "inconclusive") for v in verdicts)
     assert "still_present" not in verdicts  # only fixed problems lose their finding
+
+
+class CountingDetector:
+    """A tile detector that finds nothing and counts the tiles it was given."""
+
+    input_wh = (320, 320)
+    class_names = ("vehicle", "vendor_stall", "road_damage", "garbage")
+
+    def __init__(self) -> None:
+        self.tiles = 0
+
+    def detect(self, image):
+        assert image.shape[0] <= 320 and image.shape[1] <= 320
+        self.tiles += 1
+        return []
+
+
+def test_tiled_detection_runs_only_tiles_that_touch_a_zone(world, tmp_path):
+    import dataclasses
+
+    from patrol.zones import Zones
+
+    before, _, zones = world
+    s = Settings()
+    s = dataclasses.replace(s, detect=dataclasses.replace(s.detect, tile_px=160, overlap_px=16, class_scales={}))
+    counts = {}
+    for name, zs in (("zones", zones), ("none", Zones.empty())):
+        det = CountingDetector()
+        with open_store(tmp_path / f"{name}.db") as store:
+            summary = process_flight([before.folder], s, store, det, zones=zs)
+            info = store.stages(summary.flight_id)
+        counts[name] = det.tiles
+        assert summary.detections == 0 and summary.findings == 0
+        first = next(v for k, v in info.items() if k.startswith("detect:"))
+        assert first["tiles_run"] <= first["tiles_total"]
+    assert 0 < counts["zones"] < counts["none"]
