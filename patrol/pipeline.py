@@ -120,7 +120,7 @@ class FlightSummary:
             f"  cases: {self.cases_new} new, {self.cases_reobserved} re-observed, "
             f"{self.cases_queued} queued for verification",
         ]
-        if self.verified is not None:
+        if self.verified is not None and (self.verified or self.cases_queued):
             v = ", ".join(f"{k} {n}" for k, n in sorted(self.verdicts.items())) or "none"
             out.append(f"  verified: {self.verified} ({v})")
         if self.out_dir:
