@@ -21,6 +21,7 @@ from patrol.detect.base import CLASSES, Detection, Detector
 from patrol.detect.tiling import (
     TilePlan,
     clip_detections,
+    cut_flags,
     merge_detections,
     scale_passes,
     scale_polygons,
@@ -85,6 +86,7 @@ def run_tiles(
         raise ValueError(f"expected a BGR image HxWx3, got shape {image_bgr.shape}")
     h, w = image_bgr.shape[:2]
     found: list[Detection] = []
+    cut: list[bool] = []
     total = run = 0
     for sp in plan.passes:
         if sp.scale == 1.0:
@@ -103,8 +105,10 @@ def run_tiles(
             dets = detector.detect(img[y1:y2, x1:x2])
             if keep is not None:
                 dets = [d for d in dets if d.class_name in keep]
+            cut.extend(cut_flags(dets, t, (img.shape[1], img.shape[0])))
             found.extend(shift_detections(dets, t, sx))
-    merged = merge_detections(clip_detections(found, (w, h)), plan.iou, plan.ios)
+    merged = merge_detections(found, plan.iou, plan.ios, cut)
+    merged = clip_detections(merged, (w, h))
     return TiledResult(tuple(merged), total, run)
 
 

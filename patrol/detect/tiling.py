@@ -96,15 +96,17 @@ def scale_passes(class_scales: Mapping[str, float], classes: Sequence[str]) -> t
 def _starts(length: int, tile: int, stride: int) -> list[int]:
     if length <= tile:
         return [0]
-    starts = list(range(0, length - tile, stride))
-    starts.append(length - tile)  # last tile flush with the edge: every tile is full size
-    return starts
+    n = -(-(length - tile) // stride) + 1  # fewest tiles whose overlap is at least tile - stride
+    # spread evenly, first flush with 0 and last flush with the edge: every tile full size, and the
+    # spare room goes into every overlap instead of one thin sliver at the end
+    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
 
 
 def tile_grid(size_wh: tuple[int, int], tile_px: int, overlap_px: int) -> list[Tile]:
     """Tiles of ``tile_px`` square covering an image of ``size_wh``, neighbours overlapping by at least
-    ``overlap_px``. The last row/column is shifted flush with the edge (so tiles stay full size and
-    overlap a bit more); an image smaller than a tile gives one tile of the image's size. Row-major.
+    ``overlap_px``: the fewest tiles that do, spread evenly from edge to edge (so tiles stay full size
+    and the spare room widens every overlap). An image smaller than a tile gives one tile of the
+    image's size. Row-major.
     """
     w, h = int(size_wh[0]), int(size_wh[1])
     if w <= 0 or h <= 0:
@@ -230,19 +232,125 @@ def suppress_contained(boxes: np.ndarray, scores: np.ndarray, ios: float) -> np.
     return np.asarray(keep, dtype=np.int64)
 
 
-def merge_detections(dets: Sequence[Detection], iou: float, ios: float) -> list[Detection]:
-    """Cross-tile merge, per class: NMS at ``iou``, then intersection-over-smaller suppression at
-    ``ios``. Returned highest score first.
+def _overlaps(box: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(IoU, intersection over the smaller box) of ``box`` against each row of ``others``."""
+    iw = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
+    ih = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
+    inter = iw * ih
+    a = max((box[2] - box[0]) * (box[3] - box[1]), 0.0)
+    b = np.clip(others[:, 2] - others[:, 0], 0, None) * np.clip(others[:, 3] - others[:, 1], 0, None)
+    union = a + b - inter
+    smaller = np.minimum(a, b)
+    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    ios = np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0)
+    return iou, ios
+
+
+def _pieces_of_one(a: np.ndarray, b: np.ndarray, frac: float, touch_px: float = 1.0) -> bool:
+    """Two boxes cut by tile edges look like pieces of one object: they meet or overlap along one
+    axis (gap <= ``touch_px``) and share at least ``frac`` of the smaller extent along the other."""
+    ox = min(a[2], b[2]) - max(a[0], b[0])  # overlap along x (negative = gap)
+    oy = min(a[3], b[3]) - max(a[1], b[1])
+    if ox < -touch_px or oy < -touch_px:
+        return False
+    fx = ox / max(min(a[2] - a[0], b[2] - b[0]), 1e-9)
+    fy = oy / max(min(a[3] - a[1], b[3] - b[1]), 1e-9)
+    return fx >= frac or fy >= frac
+
+
+def _greedy(boxes: np.ndarray, scores: np.ndarray, cut: np.ndarray, iou: float, ios: float):
+    order = np.argsort(-scores, kind="stable")
+    kb: list[np.ndarray] = []
+    ks: list[float] = []
+    kc: list[bool] = []
+    for i in order:
+        b = boxes[i]
+        if kb:
+            kiou, kios = _overlaps(b, np.asarray(kb))
+            hit = np.where((kiou > iou) | (kios > ios))[0]
+            if hit.size:
+                k = int(hit[0])  # the highest-scoring kept box it overlaps
+                if cut[i] or kc[k]:  # a piece of one object: the union is the object
+                    kc[k] = kc[k] and bool(cut[i])
+                    kb[k] = np.concatenate([np.minimum(kb[k][:2], b[:2]), np.maximum(kb[k][2:], b[2:])])
+                continue
+        kb.append(b.copy())
+        ks.append(float(scores[i]))
+        kc.append(bool(cut[i]))
+    return kb, ks, kc
+
+
+def _merge_class(boxes: np.ndarray, scores: np.ndarray, cut: np.ndarray, iou: float, ios: float, join_frac: float):
+    """Greedy, highest score first: a box overlapping a kept one (IoU > ``iou`` or IoS > ``ios``) is
+    dropped, and if either was cut by its tile's edge the kept box grows to cover both (pieces of one
+    object). Kept boxes that are both cut and meet like two pieces of one object
+    (``_pieces_of_one``) are joined: an object wider than the tile overlap is cut in every tile.
+    Repeated until nothing changes, since a grown box can now cover a piece it did not before."""
+    kb, ks, kc = _greedy(boxes, scores, cut, iou, ios)
+    while True:
+        n = len(kb)
+        joined = True
+        while joined:  # few boxes per class and frame: quadratic is fine
+            joined = False
+            for a in range(len(kb)):
+                for c in range(a + 1, len(kb)):
+                    if kc[a] and kc[c] and _pieces_of_one(kb[a], kb[c], join_frac):
+                        kb[a] = np.concatenate([np.minimum(kb[a][:2], kb[c][:2]), np.maximum(kb[a][2:], kb[c][2:])])
+                        del kb[c], ks[c], kc[c]
+                        joined = True
+                        break
+                if joined:
+                    break
+        kb, ks, kc = _greedy(np.asarray(kb).reshape(-1, 4), np.asarray(ks), np.asarray(kc, dtype=bool), iou, ios)
+        if len(kb) == n:
+            return kb, ks
+
+
+def merge_detections(
+    dets: Sequence[Detection],
+    iou: float,
+    ios: float,
+    cut: Sequence[bool] | None = None,
+    join_frac: float = 0.5,
+) -> list[Detection]:
+    """Cross-tile merge, per class. A box is dropped when it overlaps a higher-scoring kept box by IoU
+    > ``iou`` (NMS) or lies more than ``ios`` inside it (intersection over the smaller box: tile-edge
+    fragments, which NMS keeps because their IoU with the whole object is low). ``cut`` flags boxes
+    that touch an inner edge of their tile: a dropped cut box widens the box that dropped it, and two
+    kept cut boxes that meet or overlap along one axis and share at least ``join_frac`` of their extent
+    along the other become one (their union, the higher score).
+    Returned highest score first.
     """
+    flags = np.zeros(len(dets), dtype=bool) if cut is None else np.asarray(cut, dtype=bool)
+    if len(flags) != len(dets):
+        raise ValueError(f"cut has {len(flags)} flags for {len(dets)} detections")
     out: list[Detection] = []
     for name in sorted({d.class_name for d in dets}):
-        group = [d for d in dets if d.class_name == name]
-        boxes = np.array([d.bbox_xyxy_px for d in group], dtype=np.float64)
-        scores = np.array([d.score for d in group], dtype=np.float64)
-        idx = nms_xyxy(boxes, scores, iou)
-        idx = idx[suppress_contained(boxes[idx], scores[idx], ios)]
-        out.extend(group[i] for i in idx)
+        idx = [i for i, d in enumerate(dets) if d.class_name == name]
+        boxes = np.array([dets[i].bbox_xyxy_px for i in idx], dtype=np.float64)
+        scores = np.array([dets[i].score for i in idx], dtype=np.float64)
+        kb, ks = _merge_class(boxes, scores, flags[idx], iou, ios, join_frac)
+        for b, sc in zip(kb, ks):
+            out.append(Detection((float(b[0]), float(b[1]), float(b[2]), float(b[3])), name, sc))
     out.sort(key=lambda d: -d.score)
+    return out
+
+
+def cut_flags(dets: Sequence[Detection], tile: Tile, image_wh: tuple[int, int], margin_px: float = 1.5) -> list[bool]:
+    """For boxes in tile pixels: True when a box touches an edge of the tile that is not the image's
+    edge (the object may continue in the neighbouring tile)."""
+    x1t, y1t, x2t, y2t = tile.bbox_xyxy_px
+    w, h = x2t - x1t, y2t - y1t
+    iw, ih = image_wh
+    out = []
+    for d in dets:
+        x1, y1, x2, y2 = d.bbox_xyxy_px
+        out.append(
+            (x1 <= margin_px and x1t > 0)
+            or (y1 <= margin_px and y1t > 0)
+            or (x2 >= w - margin_px and x2t < iw)
+            or (y2 >= h - margin_px and y2t < ih)
+        )
     return out
 
 

@@ -143,3 +143,45 @@ def test_roi_zones_project_into_a_nadir_frame():
     (grown,) = zones.polygons_px(cam, frame, margin_m=3.0, max_range_m=500.0)
     assert grown[:, 0].min() == pytest.approx(620, abs=1.5)
     assert RoiZones([]).polygons_px(cam, frame, 3.0, 500.0) == []
+
+
+def test_object_wider_than_overlap_is_joined_from_its_pieces():
+    # 250 px wide with 64 px overlap: no tile holds it whole; the pieces must become one box
+    truth = [("vehicle", (200, 100, 450, 160)), ("vehicle", (200, 170, 300, 190))]
+    dets = detect_frame(paint((900, 640), truth), ColourDetector(), TilePlan(tile_px=320, overlap_px=64))
+    assert sorted((d.class_name, tuple(int(v) for v in d.bbox_xyxy_px)) for d in dets) == sorted(truth)
+
+
+def test_neighbours_on_a_tile_border_stay_apart():
+    # two cars touching the same tile border (x=320), one above the other, 4 px apart
+    truth = [("vehicle", (300, 100, 340, 120)), ("vehicle", (300, 124, 340, 144))]
+    dets = detect_frame(paint((640, 320), truth), ColourDetector(), TilePlan(tile_px=320, overlap_px=0))
+    assert sorted(tuple(int(v) for v in d.bbox_xyxy_px) for d in dets) == [(300, 100, 340, 120), (300, 124, 340, 144)]
+
+
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rects=st.lists(
+        st.tuples(st.integers(0, 860), st.integers(0, 600), st.integers(4, 300), st.integers(4, 200), st.sampled_from(["vehicle", "garbage"])),
+        min_size=1,
+        max_size=6,
+    ),
+    overlap=st.sampled_from([0, 32, 64, 128]),
+)
+def test_tiled_detection_recovers_every_rectangle(rects, overlap):
+    """Whatever the tile borders cut, an exact detector's tiled result is exactly the truth."""
+    w, h = 900, 640
+    boxes = []
+    for x, y, bw, bh, name in rects:
+        b = (x, y, min(x + bw, w), min(y + bh, h))
+        assume(b[2] - b[0] >= 4 and b[3] - b[1] >= 4)
+        # keep objects apart (3 px gap) so that each is one blob
+        for _, o in boxes:
+            assume(b[2] + 3 <= o[0] or o[2] + 3 <= b[0] or b[3] + 3 <= o[1] or o[3] + 3 <= b[1])
+        boxes.append((name, b))
+    dets = detect_frame(paint((w, h), boxes), ColourDetector(), TilePlan(tile_px=320, overlap_px=overlap))
+    assert sorted((d.class_name, tuple(int(v) for v in d.bbox_xyxy_px)) for d in dets) == sorted(boxes)
