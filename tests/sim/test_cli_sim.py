@@ -41,10 +41,10 @@ def test_sim_flight_and_world(tmp_path) -> None:
 def test_demo_generates_once_then_reuses(tmp_path) -> None:
     kw = dict(size_m=60.0, res_m=0.1, image_wh=(640, 480))
     logs: list[str] = []
-    r1 = run_demo(tmp_path, Settings(), frames=2, seed=1, log=logs.append, **kw)
+    r1 = run_demo(tmp_path, Settings(), frames=2, seed=1, log=logs.append, detector="truth", **kw)
     assert r1.generated == ["before", "after"] and r1.exit_code == 0
     text = "\n".join(r1.lines())
     assert "before: 2 photos read, 0 failed" in text and "after: 2 photos read" in text
     assert str(tmp_path.resolve()) in text
-    r2 = run_demo(tmp_path, Settings(), frames=2, seed=1, **kw)
+    r2 = run_demo(tmp_path, Settings(), frames=2, seed=1, detector="truth", **kw)
     assert r2.generated == []
