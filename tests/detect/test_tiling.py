@@ -172,3 +172,34 @@ def test_clip_detections_drops_outside():
     dets = [Detection((-5, -5, 10, 10), "vehicle", 0.5), Detection((200, 200, 210, 210), "vehicle", 0.5)]
     out = clip_detections(dets, (100, 100))
     assert [d.bbox_xyxy_px for d in out] == [(0.0, 0.0, 10, 10)]
+
+
+def test_tile_grid_spreads_spare_room_evenly():
+    xs = [t.bbox_xyxy_px[0] for t in tile_grid((900, 320), 320, 32)]
+    assert xs == [0, 193, 387, 580]  # not 0, 288, 576, 580 (a 4 px sliver)
+
+
+@pytest.mark.parametrize(
+    "boxes, cut, expect",
+    [
+        # two pieces of one object cut at x=320 (no tile overlap): joined into the union
+        ([(300, 10, 320, 30), (320, 10, 350, 30)], [True, True], [(300, 10, 350, 30)]),
+        # the same boxes not flagged as cut: two objects side by side, kept apart
+        ([(300, 10, 320, 30), (320, 10, 350, 30)], [False, False], [(300, 10, 320, 30), (320, 10, 350, 30)]),
+        # pieces that touch but share little of their height: different objects
+        ([(300, 10, 320, 30), (320, 28, 350, 60)], [True, True], [(300, 10, 320, 30), (320, 28, 350, 60)]),
+        # a cut piece inside a whole box widens nothing but is dropped
+        ([(300, 10, 400, 30), (300, 10, 320, 30)], [False, True], [(300, 10, 400, 30)]),
+        # the whole box scores lower than the piece: the piece still grows to the whole
+        ([(300, 10, 320, 30), (300, 10, 400, 30)], [True, False], [(300, 10, 400, 30)]),
+    ],
+)
+def test_merge_with_cut_flags(boxes, cut, expect):
+    dets = [Detection(tuple(float(v) for v in b), "vehicle", 0.9 - 0.1 * i) for i, b in enumerate(boxes)]
+    out = merge_detections(dets, iou=0.5, ios=0.7, cut=cut)
+    assert sorted(d.bbox_xyxy_px for d in out) == sorted(tuple(float(v) for v in b) for b in expect)
+
+
+def test_merge_rejects_wrong_flag_count():
+    with pytest.raises(ValueError, match="flags"):
+        merge_detections([Detection((0, 0, 1, 1), "vehicle", 0.5)], 0.5, 0.7, cut=[True, False])
