@@ -5,9 +5,9 @@
   sun or white balance does not read as change.
 - ``change_map``: per-pixel Lab distance after light blurring, minimised over small shifts so that a
   residual misalignment of a pixel or two is not change.
-- ``region_change``: the share of the object's pixels that differ more than the surroundings differ
-  (their 90th percentile, at least an absolute floor): a self-calibrating contrast of the object's
-  region against its neighbourhood.
+- ``region_change``: the share of the object's pixels that differ more than the surroundings
+  typically differ (median + 2.5 robust deviations, at least an absolute floor): a self-calibrating
+  contrast of the object's region against its neighbourhood.
 - ``match_detections``: does the detector still see an object of the case's class on the spot.
 - ``decide``: the verdict rule, with a confidence and reasons.
 """
@@ -36,6 +36,7 @@ class Inconclusive(StrEnum):
     OCCLUDED = "occluded"
     BLUR = "blur"
     NO_AFTER_FRAME = "no_after_frame"
+    NO_BEFORE_IMAGE = "no_before_image"
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,14 @@ def box_mask(shape_hw: tuple[int, int], box_xyxy: Sequence[float]) -> np.ndarray
 
 
 def normalise_lab(before_bgr: np.ndarray, after_bgr: np.ndarray, stats_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(before_lab, after_lab_normalised) as float32 Lab; the after crop's per-channel mean and
-    standard deviation over ``stats_mask`` are matched to the before crop's."""
-    b = cv2.cvtColor(before_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    a = cv2.cvtColor(after_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    """(before_lab, after_lab_normalised) as float32 Lab.
+
+    A change of sun, exposure or white balance is close to a per-channel gain and offset of the
+    (gamma-encoded) colour values, so the after crop's B, G, R means and standard deviations over
+    ``stats_mask`` (the surroundings, not the object that may have changed) are matched to the
+    before crop's first; the distance is then measured in Lab, where it follows perceived colour."""
+    b = before_bgr.astype(np.float32)
+    a = after_bgr.astype(np.float32)
     if stats_mask.sum() < 32:
         stats_mask = np.ones(stats_mask.shape, dtype=bool)
     out = np.empty_like(a)
@@ -91,7 +96,12 @@ def normalise_lab(before_bgr: np.ndarray, after_bgr: np.ndarray, stats_mask: np.
         gain = sb / sa if sa > 1e-3 else 1.0
         gain = float(np.clip(gain, 0.33, 3.0))  # a flat crop must not blow noise up
         out[..., c] = (a[..., c] - ma) * gain + mb
-    return b, out
+    out = np.clip(out, 0.0, 255.0)
+    lab_b = cv2.cvtColor(b / 255.0, cv2.COLOR_BGR2LAB)
+    lab_a = cv2.cvtColor(out / 255.0, cv2.COLOR_BGR2LAB)
+    # float Lab has L in 0..100; scale to the 8-bit convention (0..255) the thresholds use
+    scale = np.array([2.55, 1.0, 1.0], np.float32)
+    return lab_b * scale, lab_a * scale
 
 
 def change_map(before_lab: np.ndarray, after_lab: np.ndarray, *, blur_sigma_px: float = 1.5, shift_px: int = 2) -> np.ndarray:
@@ -100,38 +110,42 @@ def change_map(before_lab: np.ndarray, after_lab: np.ndarray, *, blur_sigma_px: 
     k = max(3, int(2 * round(3 * blur_sigma_px) + 1))
     b = cv2.GaussianBlur(before_lab, (k, k), blur_sigma_px)
     a = cv2.GaussianBlur(after_lab, (k, k), blur_sigma_px)
+    h, w = b.shape[:2]
+    if shift_px <= 0:
+        return np.sqrt(((b - a) ** 2).sum(axis=2))
     pad = shift_px
     ap = cv2.copyMakeBorder(a, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    h, w = b.shape[:2]
     best = None
-    step = max(1, shift_px // 2) if shift_px > 0 else 1
-    for dy in range(-shift_px, shift_px + 1, step):
-        for dx in range(-shift_px, shift_px + 1, step):
-            sh = ap[pad + dy : pad + dy + h, pad + dx : pad + dx + w]
-            d = np.sqrt(((b - sh) ** 2).sum(axis=2))
-            best = d if best is None else np.minimum(best, d)
+    for dy in (-shift_px, 0, shift_px):  # 9 shifts; the blur covers the positions in between
+        for dx in (-shift_px, 0, shift_px):
+            diff = b - ap[pad + dy : pad + dy + h, pad + dx : pad + dx + w]
+            d2 = cv2.transform(diff * diff, np.ones((1, 3), np.float32))
+            best = d2 if best is None else np.minimum(best, d2)
     assert best is not None
-    return best
+    return np.sqrt(best.reshape(h, w))
 
 
-def region_change(diff: np.ndarray, region: np.ndarray, surround: np.ndarray, *, floor: float = 12.0, pct: float = 90.0) -> ChangeStats:
+def region_change(diff: np.ndarray, region: np.ndarray, surround: np.ndarray, *, floor: float = 10.0, k_mad: float = 2.5) -> ChangeStats:
     """Contrast of the change inside ``region`` against ``surround`` (boolean masks over ``diff``).
 
-    The threshold is the surroundings' ``pct`` percentile of the Lab distance, at least ``floor``;
-    a region counts as changed when a large share of its pixels exceed it."""
+    The threshold is the surroundings' typical difference plus ``k_mad`` robust deviations
+    (median + k * 1.4826 * MAD), at least ``floor`` Lab units: moved shadows and cars nearby raise it
+    a little, but unlike a high percentile they cannot drown a real change of the spot."""
     r = diff[region]
     s = diff[surround]
     if r.size == 0:
         raise ValueError("empty region")
     if s.size < 16:
         s = diff[~region] if (~region).sum() >= 16 else r
-    thr = max(floor, float(np.percentile(s, pct)))
+    med = float(np.median(s))
+    mad = float(np.median(np.abs(s - med))) * 1.4826
+    thr = max(floor, med + k_mad * mad)
     return ChangeStats(
         region_changed_frac=float((r > thr).mean()),
         surround_changed_frac=float((s > thr).mean()),
         threshold=thr,
         region_median=float(np.median(r)),
-        surround_median=float(np.median(s)),
+        surround_median=med,
     )
 
 
@@ -151,11 +165,15 @@ def match_detections(
     scores: Sequence[float],
     *,
     min_iou: float = 0.3,
+    centre_tol_px: float = 0.0,
 ) -> DetectionMatch:
     """Best detection of ``class_name`` overlapping the case's box (all boxes in the same pixels).
 
     A detection matches at IoU >= ``min_iou``, or when its centre lies inside the case box and it is
-    at least a third of the box's area (a smaller or shifted box of the same object, seen obliquely)."""
+    at least a third of the box's area (a smaller or shifted box of the same object, seen obliquely).
+    With ``centre_tol_px`` > 0 (a coarse alignment, e.g. from camera poses only) a detection of a
+    similar size (area within 1/3..3x) whose centre is within that distance of the box's centre
+    matches too: better a still_present than a false fixed from an alignment error."""
     best = DetectionMatch(False)
     cx1, cy1, cx2, cy2 = case_box_xyxy
     case_area = (cx2 - cx1) * (cy2 - cy1)
@@ -167,6 +185,8 @@ def match_detections(
         centre_in = cx1 <= mx <= cx2 and cy1 <= my <= cy2
         area = (box[2] - box[0]) * (box[3] - box[1])
         ok = iou >= min_iou or (centre_in and area >= case_area / 3.0 and iou > 0.1)
+        if not ok and centre_tol_px > 0 and case_area / 3.0 <= area <= 3.0 * case_area:
+            ok = ((mx - (cx1 + cx2) / 2.0) ** 2 + (my - (cy1 + cy2) / 2.0) ** 2) ** 0.5 <= centre_tol_px
         if ok and (not best.found or sc * (0.5 + iou) > best.score * (0.5 + best.iou)):
             best = DetectionMatch(True, float(sc), iou, tuple(float(v) for v in box))  # type: ignore[arg-type]
     return best

@@ -63,6 +63,7 @@ class Verification:
     registration: str = "none"
     inliers: int = 0
     change_frac: float | None = None
+    surround_diff: float | None = None  # median Lab distance around the spot (alignment quality)
     detector_score: float | None = None
     in_frame_frac: float | None = None
     after_bbox_xyxy_px: Box | None = None
@@ -167,11 +168,13 @@ def verify_images(
     before_camera: Any = None,
     after_camera: Any = None,
     prior_h_ab: np.ndarray | None = None,
+    after_detections: Sequence[Any] | None = None,
 ) -> VerifyResult:
     """Verify one case: is the object in ``before_bbox_xyxy_px`` of ``before_bgr`` still in ``after_bgr``?
 
     ``detector``: any object with ``detect(image_bgr) -> list[Detection]`` (run on the after crop
-    around the spot). Cameras (``patrol.geo.Camera``, same LocalFrame) give the crop scale in metres
+    around the spot); or pass ``after_detections`` instead: Detections already made on the whole
+    after image (its pixels), e.g. by the flight's detect stage (then ``detector`` may be None). Cameras (``patrol.geo.Camera``, same LocalFrame) give the crop scale in metres
     and the pose alignment; ``prior_h_ab`` (before px -> after px, e.g. from
     ``register.global_homography`` computed once per image pair) is used when there are no cameras;
     with neither, a whole-image registration is computed here. Never raises for a bad image pair:
@@ -262,15 +265,38 @@ def verify_images(
     feat_mask = (~box_mask(gb.shape[:2], box_grown)).astype(np.uint8) * 255
 
     # 4. Local registration: features (+ ECC), else the prior (poses or whole-image features).
-    fm = reg.feature_homography(gb, ga, kind=s.features, ratio=s.ratio, min_inliers=s.min_inliers, before_mask=feat_mask)
+    # First guided: the after crop pre-warped by the prior onto the before crop (plus a border for
+    # the prior's error), matches gated to that error; then unguided on the raw crops.
     prior_w = t_a @ prior @ np.linalg.inv(t_b)
+    prior_w = prior_w / prior_w[2, 2]
+    side = max(gb.shape)
+    if prior_kind == "geometry":
+        gate = max(20.0, (s.pose_search_m / gsd_b * sb) if gsd_b else 0.15 * side)
+    else:
+        gate = max(15.0, 0.05 * side)
+    off = float(min(gate, 0.25 * side))
+    canvas_wh = (int(gb.shape[1] + 2 * off), int(gb.shape[0] + 2 * off))
+    m_canvas = prior_w @ reg.translation(-off, -off)  # canvas px -> after-work px
+    canvas = cv2.warpPerspective(ga, m_canvas, canvas_wh, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
     reasons: list[str] = []
     h_w = None
     method = prior_kind
-    if fm.h_ab is not None and reg.plausible(fm.h_ab, ((box_w[0] + box_w[2]) / 2, (box_w[1] + box_w[3]) / 2)):
-        h_w, method = fm.h_ab, "features"
-        reasons.append(f"aligned by {s.features} features ({fm.inliers} RANSAC inliers of {fm.matches})")
-    else:
+    centre_w = ((box_w[0] + box_w[2]) / 2, (box_w[1] + box_w[3]) / 2)
+    fm = reg.feature_homography(
+        gb, canvas, kind=s.features, ratio=s.ratio, min_inliers=s.min_inliers, before_mask=feat_mask,
+        gate_px=gate, offset_xy=(off, off),
+    )
+    if fm.h_ab is not None:
+        cand = m_canvas @ fm.h_ab
+        if reg.plausible(cand, centre_w):
+            h_w, method = cand, "features"
+            reasons.append(f"aligned by {s.features} features guided by the {'camera poses' if prior_kind == 'geometry' else 'whole-image alignment'} ({fm.inliers} RANSAC inliers of {fm.matches})")
+    if h_w is None:
+        fm2 = reg.feature_homography(gb, ga, kind=s.features, ratio=s.ratio, min_inliers=s.min_inliers, before_mask=feat_mask)
+        if fm2.h_ab is not None and reg.plausible(fm2.h_ab, centre_w):
+            h_w, method, fm = fm2.h_ab, "features", fm2
+            reasons.append(f"aligned by {s.features} features ({fm2.inliers} RANSAC inliers of {fm2.matches})")
+    if h_w is None:
         why = fm.reason or "implausible local homography"
         if prior_kind == "geometry":
             reasons.append(f"feature registration failed ({why}): aligned from the two camera poses")
@@ -307,8 +333,11 @@ def verify_images(
     aligned = cv2.warpPerspective(crop_a, h_w, dsize, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
     valid = cv2.warpPerspective(np.full(ga.shape, 255, np.uint8), h_w, dsize, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
     valid = cv2.erode(valid, np.ones((5, 5), np.uint8)) > 0
-    region = box_mask(gb.shape[:2], box_w)
-    region_valid = float((region & valid).sum() / max(1, region.sum()))
+    region_valid = float((box_mask(gb.shape[:2], box_w) & valid).sum() / max(1, box_mask(gb.shape[:2], box_w).sum()))
+    # the change is measured on the inner part of the box: its rim holds ground, shadows and the
+    # parallax of the object's sides, which change with the sun and the viewpoint, not with the fix
+    sx, sy = 0.15 * (box_w[2] - box_w[0]), 0.15 * (box_w[3] - box_w[1])
+    region = box_mask(gb.shape[:2], (box_w[0] + sx, box_w[1] + sy, box_w[2] - sx, box_w[3] - sy))
     surround = valid & ~box_mask(gb.shape[:2], box_grown)
 
     def crops(diff: np.ndarray | None = None, dets: tuple[Box, ...] = ()) -> AlignedCrops:
@@ -342,12 +371,25 @@ def verify_images(
     change: ChangeStats = region_change(diff, region & valid, surround)
 
     # 8. Detector on the after crop around the spot (native pixels), boxes mapped to the before image.
-    match, other, dets_w = _detect_on_spot(detector, after_bgr, after_poly, h_full, box, class_name, s, t_b)
+    tol = (gate / sb) if method == "geometry" else 0.0
+    match, other, dets_w = _detect_on_spot(detector, after_detections, after_bgr, after_poly, h_full, box, class_name, s, t_b, tol)
 
     if not match.found and other is not None:
         text = f"occluded: a {other[0]} covers the spot (IoU {other[1]:.2f})"
         return VerifyResult(
             Verification(Verdict.INCONCLUSIVE, 0.5, (*reasons, text), Inconclusive.OCCLUDED, change_frac=round(change.region_changed_frac, 3), **common),
+            crops(diff, dets_w),
+        )
+    if method == "geometry" and not match.found and change.surround_median > s.max_pose_only_diff:
+        text = (
+            f"registration failed: features failed and the pose alignment leaves the surroundings different too "
+            f"(median Lab distance {change.surround_median:.1f} > {s.max_pose_only_diff:.1f})"
+        )
+        return VerifyResult(
+            Verification(
+                Verdict.INCONCLUSIVE, 0.0, (*reasons, text), Inconclusive.REGISTRATION_FAILED,
+                change_frac=round(change.region_changed_frac, 3), surround_diff=round(change.surround_median, 2), **common,
+            ),
             crops(diff, dets_w),
         )
     d = decide(class_name, match, change, change_threshold=s.change_threshold, geometric_only=method == "geometry")
@@ -357,6 +399,7 @@ def verify_images(
         (*d.reasons, *reasons),
         None,
         change_frac=round(change.region_changed_frac, 3),
+        surround_diff=round(change.surround_median, 2),
         detector_score=round(match.score, 3) if match.found else None,
         **common,
     )
@@ -365,6 +408,7 @@ def verify_images(
 
 def _detect_on_spot(
     detector: Any,
+    after_detections: Sequence[Any] | None,
     after_bgr: np.ndarray,
     after_poly: np.ndarray,
     h_full: np.ndarray,
@@ -372,24 +416,32 @@ def _detect_on_spot(
     class_name: str,
     s: VerifySettings,
     t_b: np.ndarray,
+    centre_tol_px: float = 0.0,
 ) -> tuple[DetectionMatch, tuple[str, float] | None, tuple[Box, ...]]:
     """Run the detector on the after image around the projected spot; return the best match of the
     case's class, the best other-class detection covering the spot (name, IoU) if any, and every
     detection box mapped into the before crop's pixels."""
     ha, wa = after_bgr.shape[:2]
     ax1, ay1, ax2, ay2 = _bbox(after_poly)
-    m = max(ax2 - ax1, ay2 - ay1, 32.0)
+    m = max(ax2 - ax1, ay2 - ay1, 32.0) + centre_tol_px * _local_scale(h_full, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
     x0, y0 = max(0, int(ax1 - m)), max(0, int(ay1 - m))
     x1, y1 = min(wa, int(math.ceil(ax2 + m))), min(ha, int(math.ceil(ay2 + m)))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return DetectionMatch(False), None, ()
-    crop = np.ascontiguousarray(after_bgr[y0:y1, x0:x1])
-    dets = list(detector.detect(crop))
+    if after_detections is not None:  # whole-image detections: keep those around the spot
+        dets = [d for d in after_detections if _overlaps(d.bbox_xyxy_px, (x0, y0, x1, y1))]
+        ox, oy = 0, 0
+    else:
+        if detector is None:
+            raise ValueError("verify_images needs a detector or after_detections")
+        crop = np.ascontiguousarray(after_bgr[y0:y1, x0:x1])
+        dets = list(detector.detect(crop))
+        ox, oy = x0, y0
     h_inv = np.linalg.inv(h_full)
     boxes, classes, scores, boxes_w = [], [], [], []
     for det in dets:
         a = det.bbox_xyxy_px
-        pts = reg.apply_h(h_inv, _corners((a[0] + x0, a[1] + y0, a[2] + x0, a[3] + y0)))
+        pts = reg.apply_h(h_inv, _corners((a[0] + ox, a[1] + oy, a[2] + ox, a[3] + oy)))
         if not np.all(np.isfinite(pts)):
             continue
         b = _bbox(pts)
@@ -397,7 +449,7 @@ def _detect_on_spot(
         classes.append(det.class_name)
         scores.append(float(det.score))
         boxes_w.append(_bbox(reg.apply_h(t_b, _corners(b))))
-    match = match_detections(box, class_name, boxes, classes, scores, min_iou=s.match_iou)
+    match = match_detections(box, class_name, boxes, classes, scores, min_iou=s.match_iou, centre_tol_px=centre_tol_px)
     other = None
     for b, c in zip(boxes, classes, strict=True):
         if c != class_name:
@@ -405,3 +457,7 @@ def _detect_on_spot(
             if iou >= 0.5 and (other is None or iou > other[1]):
                 other = (c, iou)
     return match, other, tuple(boxes_w)  # type: ignore[arg-type]
+
+
+def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])

@@ -78,7 +78,12 @@ def write_evidence(path: str | Path, image: np.ndarray) -> Path:
     """Write an evidence image (format from the suffix, e.g. .jpg or .png). VerifyError on failure."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    ok, buf = cv2.imencode(p.suffix or ".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    suffix = p.suffix.lower() or ".jpg"
+    params = [cv2.IMWRITE_JPEG_QUALITY, 88] if suffix in (".jpg", ".jpeg") else []
+    try:
+        ok, buf = cv2.imencode(suffix, image, params)
+    except cv2.error as e:
+        raise VerifyError(f"{p}: cannot encode the evidence image as {suffix}") from e
     if not ok:
         raise VerifyError(f"{p}: cannot encode the evidence image")
     try:

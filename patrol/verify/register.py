@@ -101,14 +101,19 @@ def feature_homography(
     ratio: float = 0.75,
     ransac_px: float = 4.0,
     min_inliers: int = 12,
-    min_inlier_ratio: float = 0.2,
+    min_inlier_ratio: float = 0.08,
     before_mask: np.ndarray | None = None,
+    gate_px: float | None = None,
+    offset_xy: tuple[float, float] = (0.0, 0.0),
 ) -> FeatureMatch:
     """Homography before -> after from local features (ratio test + RANSAC).
 
     ``before_mask`` (uint8, nonzero = use) keeps features out of a region (the object that may have
-    changed). Fails (``h_ab`` None, with a reason) below ``min_inliers`` inliers or
-    ``min_inlier_ratio`` of the ratio-test matches.
+    changed). With ``gate_px`` (guided matching, for an after image already warped close to the
+    before one), a before keypoint at p may only match an after keypoint within ``gate_px`` of
+    p + ``offset_xy``; the ratio test then runs among those candidates, so repeated structure far
+    away (lane markings, parking bays) cannot steal a match. Fails (``h_ab`` None, with a reason)
+    below ``min_inliers`` inliers or ``min_inlier_ratio`` of the ratio-test matches.
     """
     det, norm = _make(kind, n_features)
     kb, db = det.detectAndCompute(before_gray, before_mask)
@@ -116,8 +121,21 @@ def feature_homography(
     if db is None or da is None or len(kb) < 4 or len(ka) < 4:
         return FeatureMatch(None, 0, 0, f"too few {kind} features ({len(kb or ())} before, {len(ka or ())} after)")
     matcher = cv2.BFMatcher(norm)
-    knn = matcher.knnMatch(db, da, k=2)
-    good = [m[0] for m in knn if len(m) == 2 and m[0].distance < ratio * m[1].distance]
+    if gate_px is not None:
+        pb = np.float32([k.pt for k in kb]) + np.float32(offset_xy)
+        pa = np.float32([k.pt for k in ka])
+        d2 = ((pb[:, None, :] - pa[None, :, :]) ** 2).sum(axis=2)
+        allowed = (d2 <= float(gate_px) ** 2).astype(np.uint8)
+        knn = matcher.knnMatch(db, da, k=2, mask=allowed)
+        # a lone candidate inside the gate passes when it is a decent descriptor match
+        good = [
+            m[0]
+            for m in knn
+            if (len(m) == 2 and m[0].distance < ratio * m[1].distance) or (len(m) == 1 and norm == cv2.NORM_L2 and m[0].distance < 250.0)
+        ]
+    else:
+        knn = matcher.knnMatch(db, da, k=2)
+        good = [m[0] for m in knn if len(m) == 2 and m[0].distance < ratio * m[1].distance]
     if len(good) < min_inliers:
         return FeatureMatch(None, len(good), 0, f"{len(good)} {kind} matches pass the ratio test (need {min_inliers})")
     pb = np.float32([kb[m.queryIdx].pt for m in good])

@@ -1,0 +1,125 @@
+"""The edges: verify_flight as the pipeline's verify stage (generated before/after flights laid out
+like tests/pipeline_world.py, with real pixels: the garbage is removed between the flights and the
+light changes), save/apply to the store, and best-after-frame selection."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from patrol.cases.model import CaseStatus
+from patrol.config import Settings
+from patrol.pipeline import process_flight
+from patrol.store import open_store
+from patrol.verify import Verdict, verify_flight
+from patrol.verify.service import best_after_frame
+from patrol.zones import load_zones
+from patrol.detect.base import Detection
+from patrol.ingest.frame import FrameMeta
+from tests.pipeline_world import HEIGHT_M, LOCAL, OBJECTS, T0, K, BoxDetector, Flight, camera_at, install, object_box, write_zones
+from tests.verify.scene import GroundBox, draw_objects, ground_texture, ortho_to_en_matrix
+
+
+NORTHS = (10.0, 20.0, 30.0, 40.0, 50.0)
+
+
+def _make_flight(folder: Path, objects, seed: int, light: dict) -> Flight:
+    """pipeline_world's flight layout (nadir frames at 40 m, metadata from a table, BoxDetector
+    truth) but with real pixels: the textured ground of tests/verify/scene.py with the objects drawn."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ortho = draw_objects(ground_texture(7), [GroundBox(o.centre_en[0], o.centre_en[1], o.size_m, (60, 60, 60) if o.class_name == "garbage" else (40, 40, 200), o.class_name) for o in objects])
+    metas, boxes = {}, {}
+    for i, north in enumerate(NORTHS):
+        p = (folder / f"DJI_{i + 1:04d}.JPG").resolve()
+        cam = camera_at(north)
+        h = cam.ground_to_image_homography() @ ortho_to_en_matrix()
+        img = cv2.warpPerspective(ortho, h, cam.size_wh, flags=cv2.INTER_LINEAR)
+        img = np.clip(img.astype(np.float32) * light.get("gain", 1.0) + light.get("offset", 0.0), 0, 255).astype(np.uint8)
+        cv2.imwrite(str(p), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        lat, lon = LOCAL.to_wgs84(0.0, north)
+        metas[str(p)] = FrameMeta(
+            path=str(p), size_wh=cam.size_wh, lat_deg=lat, lon_deg=lon, rel_alt_m=HEIGHT_M, gimbal_yaw_deg=0.0,
+            gimbal_pitch_deg=-90.0, gimbal_roll_deg=0.0, time=T0 + timedelta(days=seed, seconds=5 * i), intrinsics=K,
+        )
+        boxes[str(p)] = [Detection(b, o.class_name, 0.9) for o in objects if (b := object_box(cam, o)) is not None]
+    return Flight(folder, metas, boxes)
+
+
+@pytest.fixture
+def flights(tmp_path, monkeypatch):
+    before = _make_flight(tmp_path / "inbox" / "2026-05-04-a", OBJECTS, 0, {})
+    after_objects = [o for o in OBJECTS if o.oid != "garbage"]
+    after = _make_flight(tmp_path / "inbox" / "2026-05-05-a", after_objects, 1, {"gain": 0.85, "offset": 12.0})
+    install([before, after], monkeypatch)
+    zones = load_zones(write_zones(tmp_path / "zones.geojson"))
+    return before, after, zones
+
+
+def test_pipeline_verify_stage_confirms_the_removed_garbage(flights, tmp_path):
+    before, after, zones = flights
+    db = tmp_path / "p.db"
+    det = BoxDetector([before, after])
+    with open_store(db) as store:
+        process_flight([before.folder], Settings(), store, det, tmp_path / "out1", zones=zones)
+        s = process_flight([after.folder], Settings(), store, det, tmp_path / "out2", zones=zones)
+        recs = store.verifications(flight_id=s.flight_id)
+        assert len(recs) == 1, recs
+        rec = recs[0]
+        case = store.get_case(rec.case_id)
+        assert case.category == "exposed_garbage"
+        assert rec.verdict == "fixed", rec.details
+        assert case.status == CaseStatus.FIXED
+        assert rec.evidence_path and Path(rec.evidence_path).is_file()
+        img = cv2.imread(rec.evidence_path)
+        assert img is not None and img.shape[1] > 900
+        assert rec.details["registration"].startswith("features")
+        assert store.stage_done(s.flight_id, "verify")
+        assert store.pending_verifications(s.flight_id) == []
+        events = store.events(case.case_id)
+        assert events[-1].to_status == CaseStatus.FIXED and events[-1].source == "verification"
+
+
+def test_verify_flight_again_changes_nothing(flights, tmp_path):
+    before, after, zones = flights
+    det = BoxDetector([before, after])
+    with open_store(tmp_path / "p.db") as store:
+        process_flight([before.folder], Settings(), store, det, None, zones=zones)
+        s = process_flight([after.folder], Settings(), store, det, None, zones=zones)
+        n_events = sum(len(store.events(c.case_id)) for c in store.list_cases())
+        again = verify_flight(store, s.flight_id, Settings())
+        assert again == []  # nothing pending any more
+        assert sum(len(store.events(c.case_id)) for c in store.list_cases()) == n_events
+
+
+def test_best_after_frame_prefers_the_finest_view_of_the_spot(flights):
+    _, after, _ = flights
+    metas = list(after.metas.values())
+    garbage = next(o for o in OBJECTS if o.oid == "garbage")
+    lat, lon = LOCAL.to_wgs84(*garbage.centre_en)
+    best = best_after_frame(metas, lat, lon, Settings())
+    assert best is not None
+    far = LOCAL.to_wgs84(5000.0, 5000.0)
+    assert best_after_frame(metas, *far, Settings()) is None
+
+
+def test_unrelated_pixels_give_inconclusive_and_leave_the_case_for_review(tmp_path, monkeypatch):
+    # pipeline_world's own frames are independent noise: nothing can be compared, so no verdict
+    from tests.pipeline_world import make_flight
+
+    before = make_flight(tmp_path / "a", seed=1)
+    after = make_flight(tmp_path / "b", seed=2, objects=[o for o in OBJECTS if o.oid != "garbage"])
+    install([before, after], monkeypatch)
+    zones = load_zones(write_zones(tmp_path / "zones.geojson"))
+    det = BoxDetector([before, after])
+    with open_store(tmp_path / "p.db") as store:
+        process_flight([before.folder], Settings(), store, det, None, zones=zones)
+        s = process_flight([after.folder], Settings(), store, det, None, zones=zones)
+        (rec,) = store.verifications(flight_id=s.flight_id)
+        assert rec.verdict == "inconclusive"
+        assert rec.details["inconclusive_reason"] == "registration_failed"
+        assert rec.details["needs_review"] is True
+        assert store.get_case(rec.case_id).status == CaseStatus.OPEN
