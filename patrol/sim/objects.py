@@ -23,6 +23,7 @@ KIND_CLASS: dict[str, str | None] = {
     "pothole": "road_damage", "cracks": "road_damage", "subsidence": "road_damage",
     "garbage": "garbage",
     "manhole": None, "patch": None, "bin": None, "bench": None, "oil_stain": None, "bicycle": None,
+    "pedestrian": None,
 }
 VEHICLE_SIZES_LW = {  # (length range, width range) metres
     "small_car": ((3.4, 3.9), (1.55, 1.7)), "car": ((4.2, 4.9), (1.7, 1.88)), "taxi": ((4.4, 4.8), (1.72, 1.82)),
@@ -162,6 +163,11 @@ def make_object(oid: str, kind: str, center_en: tuple[float, float], heading_deg
         L, W = 1.7, 0.5
         local = rect(L, W)
         h = 1.0
+    elif kind == "pedestrian":
+        L, W = rng.uniform(0.28, 0.38), rng.uniform(0.42, 0.55)  # front-back, shoulder width
+        t = np.linspace(0, 2 * math.pi, 12, endpoint=False)
+        local = np.column_stack([L / 2 * np.cos(t), W / 2 * np.sin(t)])
+        h = rng.uniform(1.55, 1.85)
     else:  # pragma: no cover - guarded by KIND_CLASS
         raise ValueError(kind)
     return SimObject(id=oid, kind=kind, center_en=(float(center_en[0]), float(center_en[1])),
@@ -281,6 +287,12 @@ def draw_object(cv: Canvas, obj: SimObject, shadow_en: tuple[float, float]) -> N
             cv.line(P(np.array([[-obj.size_lw_m[0] / 2, y], [obj.size_lw_m[0] / 2, y]])), (90, 60, 35), 0.02)
     elif k == "oil_stain":
         cv.shade([outline], rng.uniform(0.55, 0.8), blur_px=3)
+    elif k == "pedestrian":
+        cloth = _pick(rng, [((30, 30, 35), 3), ((240, 240, 235), 2), ((40, 70, 140), 2), ((170, 40, 40), 1), ((90, 110, 60), 1),
+                            ((200, 170, 120), 1), ((230, 190, 40), 0.5)])
+        cv.fill(outline, _lit(cloth, rng.uniform(0.85, 1.1)))
+        hair = _pick(rng, [((20, 18, 16), 4), ((60, 45, 30), 1), ((150, 150, 150), 0.5)])
+        cv.circle(tuple(P(np.array([[rng.uniform(-0.03, 0.05), 0.0]]))[0]), 0.1, hair)
     elif k == "bicycle":
         for x in (-0.55, 0.55):
             cv.line(P(np.array([[x - 0.33, 0], [x + 0.33, 0]])), (25, 25, 25), 0.05)

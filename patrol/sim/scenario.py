@@ -106,6 +106,31 @@ def populate(lay: Layout, seed: int, problems: bool = True) -> list[SimObject]:
         _illegal_parking(pl, _scale(lay, 12))
         _stalls(pl, _scale(lay, 16))
         _garbage(pl, _scale(lay, 10))
+    return pl.objects + _pedestrians(lay, pl.objects, np.random.default_rng([seed, 808, 0]))
+
+
+def _pedestrians(lay: Layout, objects: list[SimObject], rng: np.random.Generator) -> list[SimObject]:
+    """People on sidewalks, in plazas and around stalls: distractors, drawn after everything else is
+    placed (their own random stream, so adding them leaves every other object as it was)."""
+    pl = _Placer(lay, rng, start_id=90000)
+    pl.placed.extend(o.polygon for o in objects)
+    for o in objects:  # vendors' customers
+        if o.class_name == "vendor_stall":
+            for _ in range(int(rng.integers(0, 4))):
+                a, d = rng.uniform(0, 2 * math.pi), rng.uniform(1.2, 2.8)
+                c = lay.to_city(np.array([[o.center_en[0] + d * math.cos(a), o.center_en[1] + d * math.sin(a)]]))[0]
+                pl.try_add("pedestrian", (float(c[0]), float(c[1])), rng.uniform(0, 360), "crowd", pad_m=0.1)
+    for r in lay.roads:
+        for s0, s1 in r.segments:
+            for side in (-1, 1):
+                for _ in range(int(max(0.0, s1 - s0) / 25)):
+                    a = side * (r.half_m + rng.uniform(0.4, max(0.5, r.sidewalk_m - 0.4)))
+                    pl.try_add("pedestrian", r.point(a, _along(rng, s0, s1)), r.heading_city_deg + rng.choice([0, 180]) + rng.normal(0, 10), "crowd", pad_m=0.1)
+    for b in lay.blocks:
+        if b.kind in ("plaza", "park"):
+            x0, y0, x1, y1 = b.rect
+            for _ in range(int((x1 - x0) * (y1 - y0) / 400)):
+                pl.try_add("pedestrian", (rng.uniform(x0, x1), rng.uniform(y0, y1)), rng.uniform(0, 360), "crowd", pad_m=0.1)
     return pl.objects
 
 
@@ -126,9 +151,10 @@ def after_world(lay: Layout, before: list[SimObject], seed: int, p_fixed: float 
         elif o.placement in ("bay", "lot"):
             if rng.random() < 0.6:
                 keep.append(o)
-        elif o.placement != "lane":
+        elif o.placement not in ("lane", "crowd"):
             keep.append(o)
-    start = max(int(o.id.rsplit("-", 1)[1]) for o in before) + 1 if before else 0
+    ids = [int(o.id.rsplit("-", 1)[1]) for o in before if o.kind != "pedestrian"]
+    start = max(ids) + 1 if ids else 0
     pl = _Placer(lay, rng, start_id=start)
     for o in keep:
         pl.placed.append(o.polygon)
@@ -149,7 +175,8 @@ def after_world(lay: Layout, before: list[SimObject], seed: int, p_fixed: float 
     _stalls(pl, k[2])
     _garbage(pl, k[3])
     new = [o.moved(status="new") if o.is_problem else o for o in pl.objects]
-    return keep + new + fixed
+    people = _pedestrians(lay, keep + new, np.random.default_rng([seed, 808, 1]))
+    return keep + new + fixed + people
 
 
 def _along(rng, s0, s1, margin=1.0):
