@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +195,6 @@ class FrameDetections:
     tiles_run: int
     ground: tuple[GroundPoint | None, ...] = ()  # one per detection when the frame is geotagged
     note: str | None = None  # why there are no ground positions / no ROI
-    extras: dict = field(default_factory=dict, compare=False)
 
 
 def ground_anchor_px(bbox_xyxy_px: tuple[float, float, float, float]) -> tuple[float, float]:
