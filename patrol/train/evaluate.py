@@ -101,10 +101,13 @@ def at_confidence(scores: np.ndarray, precision: np.ndarray, recall: np.ndarray,
     return float(precision[k - 1]), float(recall[k - 1])
 
 
-def best_f1_confidence(scores: np.ndarray, precision: np.ndarray, recall: np.ndarray, floor: float = 0.05) -> float:
-    """Confidence that maximises F1 on a P/R curve, rounded down to 0.05; ``floor`` when the curve is empty."""
-    if len(scores) == 0:
-        return floor
+def best_f1_confidence(
+    scores: np.ndarray, precision: np.ndarray, recall: np.ndarray, floor: float = 0.05, fallback: float = 0.5
+) -> float:
+    """Confidence that maximises F1 on a P/R curve, rounded down to 0.05 (at least ``floor``);
+    ``fallback`` when no detection is right (an empty curve has no best point)."""
+    if len(scores) == 0 or not np.any(recall > 0):
+        return fallback
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-9)
     i = int(np.argmax(f1))
     return max(floor, float(np.floor(scores[i] * 20) / 20))

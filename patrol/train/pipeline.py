@@ -103,7 +103,7 @@ def _eval_block(title, description, pairs, confidence: dict[str, float] | None, 
 
 def choose_confidence(scores: Sequence[ClassScore], default: float = 0.5) -> dict[str, float]:
     """Per-class operating confidence from validation scores; classes without val boxes get ``default``."""
-    return {s.class_name: (s.confidence if s.n_true else default) for s in scores}
+    return {s.class_name: (s.confidence if s.n_true and s.recall > 0 else default) for s in scores}
 
 
 def run_job(job: TrainJob, log=print) -> dict:
@@ -177,7 +177,7 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
     if held is not None:
         evals.append(held)
     for b in evals:
-        metrics["evals"][b.title] = [dataclasses.asdict(s) | {"curve": None} for s in b.scores]
+        metrics["evals"][b.title] = [dataclasses.asdict(s) for s in b.scores]  # curve included
     add_metadata(
         onnx_path,
         confidence_metadata(confidence, default_conf)

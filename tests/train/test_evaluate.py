@@ -94,3 +94,10 @@ def test_card_states_licence_and_numbers() -> None:
     assert "CC BY-SA" in text and "CC BY 3.0" in text and "10.5281/zenodo.8429208" in text and "AGPL-3.0" in text
     assert "| vehicle | 280 | 0.91 | 0.88 | 0.86 | 0.55 |" in text
     assert weights_licence(["sim"]) != weights_licence(["aerial-cars"])
+
+
+def test_operating_point_falls_back_when_nothing_is_right() -> None:
+    s, p, r = pr_curve([(0.9, False), (0.4, False)], 3)
+    assert best_f1_confidence(s, p, r, fallback=0.5) == 0.5
+    s, p, r = pr_curve([], 3)
+    assert best_f1_confidence(s, p, r, fallback=0.45) == 0.45
