@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from patrol.cli.app import EXIT_OK, ConfigOpt, app, err, guarded, load, progress_enabled
+from patrol.errors import InputError
 
 sim_app = typer.Typer(help="Synthetic city and patrol flights with exact ground truth (demo, tests, training data).",
                       no_args_is_help=True)
@@ -68,6 +69,8 @@ def flight_cmd(
         bar, update = _bar("sim flight")
         try:
             res = run_flight(out, spec, progress=update)
+        except OSError as e:
+            raise InputError(out, f"cannot write the flight: {e.strerror or e}") from e
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)
@@ -113,7 +116,10 @@ def video_cmd(
                              size_m=size_m, res_m=res_m)
         except ValueError as e:
             raise ConfigError(str(e)) from e
-        t = run_video(out, spec)
+        try:
+            t = run_video(out, spec)
+        except OSError as e:
+            raise InputError(out, f"cannot write the video: {e.strerror or e}") from e
         typer.echo(f"wrote DJI_0001.MP4 ({len(t.frames)} frames, {fps:g} fps), DJI_0001.SRT, truth.json and zones.geojson to {out}")
         return EXIT_OK
 
@@ -142,8 +148,12 @@ def world_cmd(
             w = build_world(seed, scenario, size_m, res_m)
         except ValueError as e:
             raise ConfigError(str(e)) from e
-        out.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(out / "world.jpg"), w.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            if not cv2.imwrite(str(out / "world.jpg"), w.image, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+                raise OSError(f"cannot write {out / 'world.jpg'}")
+        except OSError as e:
+            raise InputError(out, f"cannot write the world: {e.strerror or e}") from e
         objs = [{"id": o.id, "kind": o.kind, "class_name": o.class_name, "violation": o.violation, "status": o.status,
                  "present": o.present, "polygon_en": o.outline_en, "bbox_xyxy_px": b}
                 for o, b in ((o, dict((x.id, bb) for x, bb in w.boxes_px(classes_only=False)).get(o.id)) for o in w.objects)]

@@ -22,7 +22,7 @@ from patrol.sim.exifwrite import PhotoTags, with_metadata
 from patrol.sim.frames import render_frame, sim_intrinsics
 from patrol.sim.layout import Layout
 from patrol.sim.truth import MIN_VISIBLE, Truth, TruthFrame, TruthObject, frame_labels, yolo_lines
-from patrol.sim.world import DEFAULT_ORIGIN, World, build_world, zones_geojson
+from patrol.sim.world import DEFAULT_ORIGIN, World, build_world, check_world_size, zones_geojson
 
 PATHS = ("lawnmower", "oblique", "street")
 TAKEOFF_ELEVATION_M = 31.5  # ground height above the ellipsoid/sea level at the take-off point
@@ -64,6 +64,7 @@ class FlightSpec:
         for name in ("gps_sigma_m", "yaw_sigma_deg", "alt_sigma_m"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        check_world_size(self.size_m, self.res_m)
 
 
 @dataclass(frozen=True)

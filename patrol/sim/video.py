@@ -23,7 +23,7 @@ from patrol.ingest.frame import Intrinsics
 from patrol.sim.flight import START_TIME, TAKEOFF_ELEVATION_M, _plain, _truth_objects
 from patrol.sim.frames import render_frame
 from patrol.sim.truth import Truth, TruthFrame, frame_labels
-from patrol.sim.world import DEFAULT_ORIGIN, build_world, zones_geojson
+from patrol.sim.world import DEFAULT_ORIGIN, build_world, check_world_size, zones_geojson
 
 FULL_FRAME_DIAG_MM = math.hypot(36.0, 24.0)
 
@@ -51,6 +51,7 @@ class VideoSpec:
             raise ValueError(f"seconds must be within (0, 600] and fps within 1..60, got {self.seconds}, {self.fps}")
         if not (-90.0 <= self.pitch_deg <= -20.0):
             raise ValueError(f"pitch_deg must be within -90..-20, got {self.pitch_deg}")
+        check_world_size(self.size_m, self.res_m)
 
 
 def video_intrinsics(size_wh: tuple[int, int], focal35_mm: float) -> Intrinsics:

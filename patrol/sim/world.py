@@ -24,6 +24,7 @@ from patrol.sim.scenario import Sun, after_world, populate, sun_for
 
 DEFAULT_ORIGIN = (37.739, 115.670)
 SCENARIOS = ("before", "after")
+MAX_SIDE_PX = 20000  # 1.2 GB of raster
 
 
 @dataclass
@@ -87,6 +88,17 @@ class World:
         return out
 
 
+def check_world_size(size_m: float, res_m: float) -> None:
+    """ValueError unless the world fits: 20..2000 m, 0.005..0.5 m/px, at most MAX_SIDE_PX pixels a side."""
+    if not (20.0 <= size_m <= 2000.0):
+        raise ValueError(f"size_m must be within 20..2000 m, got {size_m}")
+    if not (0.005 <= res_m <= 0.5):
+        raise ValueError(f"res_m must be within 0.005..0.5 m/px, got {res_m}")
+    if size_m / res_m > MAX_SIDE_PX:
+        raise ValueError(f"a {size_m:g} m world at {res_m:g} m/px is {size_m / res_m:.0f} px square, more than "
+                         f"{MAX_SIDE_PX} px ({MAX_SIDE_PX**2 * 3 / 1e9:.1f} GB): use a coarser res_m or a smaller size_m")
+
+
 def build_world(seed: int = 0, scenario: str = "before", size_m: float = 300.0, res_m: float = 0.03,
                 origin_lat_deg: float = DEFAULT_ORIGIN[0], origin_lon_deg: float = DEFAULT_ORIGIN[1]) -> World:
     """Generate (deterministically for a seed) the world at T0 ("before") or T1 ("after").
@@ -96,10 +108,7 @@ def build_world(seed: int = 0, scenario: str = "before", size_m: float = 300.0, 
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
-    if not (20.0 <= size_m <= 2000.0):
-        raise ValueError(f"size_m must be within 20..2000 m, got {size_m}")
-    if not (0.005 <= res_m <= 0.5):
-        raise ValueError(f"res_m must be within 0.005..0.5 m/px, got {res_m}")
+    check_world_size(size_m, res_m)
     lay = generate_layout(seed, size_m)
     objects = populate(lay, seed)
     if scenario == "after":

@@ -17,6 +17,9 @@ runner = CliRunner()
         (["sim", "flight", "--out", "X", "--path", "spiral"], 2, "path"),
         (["sim", "flight", "--out", "X", "--pitch", "10"], 2, "pitch"),
         (["sim", "flight", "--out", "X", "--frames", "0"], 2, "frames"),
+        (["sim", "flight", "--out", "X", "--size-m", "2000", "--res-m", "0.01"], 2, "px square"),
+        (["sim", "world", "--out", "X", "--size-m", "2000", "--res-m", "0.01"], 2, "px square"),
+        (["sim", "video", "--out", "X", "--scenario", "now"], 2, "scenario"),
     ],
 )
 def test_usage_errors(tmp_path, args, code, text) -> None:
@@ -25,6 +28,14 @@ def test_usage_errors(tmp_path, args, code, text) -> None:
     assert r.exit_code == code, r.output
     assert text in (r.output + (r.stderr if hasattr(r, "stderr") else "")).lower()
     assert "Traceback" not in r.output
+
+
+def test_unwritable_out_is_one_line_not_a_traceback(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = runner.invoke(app, ["sim", "flight", "--out", str(blocker / "sub"), "--frames", "1", "--size-m", "40", "--res-m", "0.1"])
+    assert r.exit_code == 1, r.output
+    assert "cannot write" in r.output and "Traceback" not in r.output
 
 
 def test_sim_flight_and_world(tmp_path) -> None:
