@@ -47,11 +47,23 @@ for seed, path, scenario in [(1000, "oblique", "before"), (1002, "lawnmower", "b
     except Exception as e:  # a rare layout the simulator cannot paint: train without it
         print(f"sim flight {seed} skipped: {e}", file=sys.stderr)
 EOF
+# Evaluation-only flights over city 1001 (its world crops are the sim val split).
+SIMEVAL="$WORK/sim-eval"
+"$py" - "$SIMEVAL" <<'EOF'
+import sys
+from pathlib import Path
+from patrol.sim.flight import FlightSpec, run_flight
+root = Path(sys.argv[1])
+for path, scenario in [("lawnmower", "before"), ("oblique", "after")]:
+    out = root / f"s1001-{path}-{scenario}"
+    if not (out / "truth.json").is_file():
+        run_flight(out, FlightSpec(seed=1001, frames=3, path=path, scenario=scenario))
+EOF
 
 # 3. Tiles (real + synthetic), training, ONNX export, evaluation, model card.
 rm -rf "$OUT"
 .venv/bin/patrol train \
-  --data "$DATA/aerial-cars" --data "$DATA/road-damage-uavpdd" --data "$FLIGHTS" \
+  --data "$DATA/aerial-cars" --data "$DATA/road-damage-uavpdd" --data "$FLIGHTS" --eval-data "$SIMEVAL" \
   --sim-worlds 4 --sim-crops 80 \
   --init "$INIT" --arch yolov8s.yaml --imgsz 320 --time-min "$TIME_MIN" --device "$DEVICE" \
   --out "$OUT"

@@ -39,6 +39,10 @@ def train_cmd(
     ] = [],  # noqa: B006
     sim_worlds: Annotated[int, typer.Option("--sim-worlds", help="Synthetic worlds to cut training tiles from.")] = 0,
     sim_crops: Annotated[int, typer.Option("--sim-crops", help="Tiles cut from each synthetic world raster.")] = 150,
+    eval_data: Annotated[
+        list[Path],
+        typer.Option("--eval-data", help="Labelled folder only evaluated, never trained on (repeatable); scored in the card."),
+    ] = [],  # noqa: B006
     batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 16,
     device: Annotated[str, typer.Option("--device", help="cpu, or a CUDA device index such as 0.")] = "cpu",
 ) -> None:
@@ -64,6 +68,7 @@ def train_cmd(
             device=device,
             sim_worlds=sim_worlds,
             sim_tiles_per_world=sim_crops,
+            eval_data=tuple(eval_data),
         )
         run_job(job, log=err)
 

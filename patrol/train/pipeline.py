@@ -84,6 +84,7 @@ class TrainJob:
     sim_worlds: int = 0  # synthetic world rasters to cut tiles from (needs patrol.sim)
     sim_tiles_per_world: int = 200
     sim_flight_frames: int | None = 6
+    eval_data: tuple[Path, ...] = ()  # labelled folders only evaluated (never trained on)
     tiles: TileSettings = field(
         default_factory=lambda: TileSettings(train_val_tiles=64, max_tiles_per_image={"sim": 40})
     )
@@ -166,12 +167,19 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
     titles = {
         "aerial-cars": ("Real: aerial-cars val", "DJI video frames of a video never trained on (DJI-00760, 1920x1080) and the Munich KIT AIS intersection sequence (MOS74-78)"),
         "road-damage-uavpdd": ("Real: UAV-PDD2023 val", "nadir pavement photos (1280x960) from original photos never trained on"),
-        "sim": ("Synthetic: patrol.sim val", "rendered frames / world crops of held-out synthetic flights"),
+        "sim": ("Synthetic: patrol.sim val", "320 px crops of the held-out sim city's world raster (random scale 0.02-0.10 m/px, rotation, colour)"),
     }
     for source, pairs in pairs_by_source.items():
         title, desc = titles.get(source, (f"{source} val", "held-out images of this source"))
         classes = _present_classes(pairs)
         evals.append(_eval_block(title, desc, pairs, confidence, classes))
+    for folder in job.eval_data:
+        extra = collect_sources([folder], 2)  # two frames per flight: a 4000x3000 frame is ~190 tiles
+        if extra:
+            src = extra[0].source
+            title, desc = EVAL_TITLES.get(src, (f"{Path(folder).name}", "labelled images never trained on"))
+            pairs = detect_images(extra, detector, plan)
+            evals.append(_eval_block(title, desc, pairs, confidence, _present_classes(pairs)))
     metrics: dict = {"confidence": confidence, "evals": {}}
     held = _held_out_photo_eval(job, detector, plan, confidence)
     if held is not None:
@@ -246,6 +254,31 @@ def judgements(evals: Sequence[EvalBlock], objects, images: Sequence[LabelledIma
     if not good:
         good.append("a starting point for fine-tuning with `patrol train` on labelled footage of your city")
     return good, bad
+
+
+EVAL_TITLES = {
+    "sim": ("Synthetic: full flight frames of a held-out city",
+            "4000x3000 rendered frames (nadir lawnmower and oblique) of sim city 1001, whose world crops are the sim val split"),
+}
+
+
+def finish_from_dir(job: TrainJob, weights: Path, epochs: int, seconds: float, transferred: str, log=print) -> dict:
+    """Redo export, evaluation and card from a finished run folder (dataset/ and the weights), without
+    re-rendering synthetic worlds: their val crops are read back from the val tiles."""
+    from patrol.train.dataset import DatasetSummary
+    from patrol.train.labels import LabelledBox, parse_yolo_labels
+
+    out = Path(job.out_dir)
+    manifest = json.loads((out / "dataset" / "manifest.json").read_text(encoding="utf-8"))
+    ds = DatasetSummary(out / "dataset" / "data.yaml", {}, manifest["tiles"], manifest["objects"], manifest["groups"])
+    images = collect_sources(job.data, job.sim_flight_frames)
+    for tile in sorted((out / "dataset" / "images" / "val").glob("sim__w*.jpg")):
+        label = out / "dataset" / "labels" / "val" / (tile.stem + ".txt")
+        boxes = parse_yolo_labels(label.read_text(encoding="utf-8"), (job.imgsz, job.imgsz), list(CLASSES), {c: c for c in CLASSES})
+        seed = tile.stem.split("__")[1].split("_")[0].removeprefix("w")
+        images.append(LabelledImage(tile, (job.imgsz, job.imgsz), tuple(LabelledBox(b.bbox_xyxy_px, b.class_name) for b in boxes),
+                                    f"simworld:{seed}", "sim"))
+    return finish(job, ds, images, weights, epochs, seconds, transferred, log)
 
 
 def _present_classes(pairs) -> tuple[str, ...]:
