@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "patrol.cli.train",
     "patrol.cli.detect",
     "patrol.cli.sim",
+    "patrol.cli.verify",
 )
 
 for _name in COMMAND_MODULES:

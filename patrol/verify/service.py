@@ -327,3 +327,46 @@ def compare_photos(
         p = write_evidence(evidence_path, evidence_image(result.crops, ver, title="compare"))
         ver = dataclasses.replace(ver, evidence_path=str(p))
     return ver
+
+
+def verify_case_id(
+    store: Any,
+    case_id: int,
+    settings: Settings,
+    *,
+    flight_id: str | None = None,
+    detector: Any = None,
+    evidence_dir: str | Path | None = None,
+    save: bool = True,
+) -> Verification:
+    """Verify one stored case on a later flight: ``flight_id``, else the flight that queued it, else
+    the latest flight (not the one of its evidence) with a frame showing the spot.
+    VerifyError for an unknown case or flight, or when no later flight shows the spot."""
+    case = store.get_case(case_id)
+    if case is None:
+        raise VerifyError(f"no case {case_id}")
+    frames = _Frames(store)
+    preferred = None
+    if flight_id is None:
+        queued = [q for q in store.pending_verifications() if q.case_id == case_id]
+        if queued:
+            flight_id, preferred = queued[-1].flight_id, queued[-1].frame_path
+    if flight_id is None:
+        evidence_flights = {fid for fid in (case.first_flight_id, case.last_flight_id) if fid}
+        ev = case.evidence_frame
+        for fl in sorted(store.list_flights(), key=lambda f: f.created_at, reverse=True):
+            if ev is not None and ev in frames.of_flight(fl.flight_id):
+                continue
+            if fl.flight_id in evidence_flights and ev is None:
+                continue
+            if best_after_frame(list(frames.of_flight(fl.flight_id).values()), case.lat_deg, case.lon_deg, settings) is not None:
+                flight_id = fl.flight_id
+                break
+        if flight_id is None:
+            raise VerifyError(f"case {case_id}: no later flight has a frame that shows its spot")
+    elif store.get_flight(flight_id) is None:
+        raise VerifyError(f"no flight {flight_id}")
+    return verify_case(
+        store, case, list(frames.of_flight(flight_id).values()), detector, settings,
+        flight_id=flight_id, evidence_dir=evidence_dir, preferred_frame=preferred, save=save,
+    )
