@@ -105,7 +105,7 @@ class VerifySettings:
     min_inliers: int = 12
     ecc: bool = True  # refine feature alignment with ECC when it raises the correlation
     pose_search_m: float = 8.0  # after-crop padding for pose (GPS/compass) error when aligning from poses
-    match_iou: float = 0.3  # a detection on the aligned spot at this IoU = the object is still there
+    match_iou: float = 0.4  # a detection on the aligned spot at this IoU = the object is still there
     min_in_frame: float = 0.6  # share of the object that must be inside the after frame
     blur_ratio: float = 0.12  # after sharpness below this share of before's = too blurred to judge
     max_after_gsd_ratio: float = 4.0  # skip after frames this much coarser than the before view
