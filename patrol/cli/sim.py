@@ -19,19 +19,14 @@ SizeOpt = Annotated[float, typer.Option("--size-m", min=20.0, max=2000.0, help="
 ResOpt = Annotated[float, typer.Option("--res-m", min=0.005, max=0.5, help="World raster resolution in metres per pixel.")]
 
 
-def _bar(label: str):
+def _progress(label: str):
+    """A stderr progress bar for a person at a terminal; None otherwise."""
     if not progress_enabled():
-        return None, None
-    import click
+        return None
+    from patrol.pipeline import StderrProgress
 
-    bar = click.progressbar(length=1, label=label, file=click.get_text_stream("stderr"))
-    bar.__enter__()
-
-    def update(done: int, total: int) -> None:
-        bar.length = total
-        bar.update(done - bar.pos)
-
-    return bar, update
+    bar = StderrProgress()
+    return lambda done, total: bar(label, done, total)
 
 
 @sim_app.command("flight")
@@ -66,14 +61,10 @@ def flight_cmd(
                               heading_deg=heading, gps_sigma_m=gps_noise, yaw_sigma_deg=yaw_noise, size_m=size_m, res_m=res_m)
         except ValueError as e:
             raise ConfigError(str(e)) from e
-        bar, update = _bar("sim flight")
         try:
-            res = run_flight(out, spec, progress=update)
+            res = run_flight(out, spec, progress=_progress("render"))
         except OSError as e:
             raise InputError(out, f"cannot write the flight: {e.strerror or e}") from e
-        finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
         t = res.truth
         n_prob = len(t.problems)
         typer.echo(f"wrote {len(res.files)} photos, zones.geojson and truth.json to {res.folder}")
