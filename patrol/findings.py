@@ -65,6 +65,8 @@ class GroundDetection:
     sharpness: float | None = None
     truncated: bool = False  # the box touches the image border: the object is cut
     cam_en: tuple[float, float] | None = None  # the point below the camera (local metres)
+    cam_height_m: float | None = None  # camera height above the ground
+    cam_forward_en: tuple[float, float] | None = None  # unit vector: where the camera looks, on the ground
 
     def __post_init__(self) -> None:
         if not self.frame:
@@ -149,6 +151,9 @@ class Finding:
 # ---------------------------------------------------------------------------------------------------
 # Projection: one detection -> one GroundDetection (pure: camera model and plain values in)
 
+# align_frames: a weak prior (metres^2 per prior sigma^2) on yaw, east, north and pitch increments
+RIDGE_M2 = 0.02
+PRIOR_SIGMA = (math.radians(2.0), 3.0, 3.0, math.radians(1.0))  # yaw rad, east m, north m, pitch rad
 EDGE_PX = 2.0  # a box this close to the image border is cut by it (truncated object)
 
 
@@ -234,12 +239,14 @@ def ground_detection(
         settings.box_sigma_frac * box_px * gsd,
         0.5 * obj_h * rng / height,  # the object's height is a guess (+-50 %)
     )
+    w, h = camera.intrinsics.size_wh
+    truncated = x1 <= EDGE_PX or y1 <= EDGE_PX or x2 >= w - 1 - EDGE_PX or y2 >= h - 1 - EDGE_PX
+    if truncated:  # the cut-off part is unknown: the object's centre may lie up to its size beyond
+        terms = (*terms, float(settings.merge_radius_m.get(det.class_name, 2.0)))
     unc = math.sqrt(sum(t * t for t in terms))
 
     lat, lon = local.to_wgs84(ce, cn)
     plats, plons = local.to_wgs84(np.array([p[0] for p in poly_en]), np.array([p[1] for p in poly_en]))
-    w, h = camera.intrinsics.size_wh
-    truncated = x1 <= EDGE_PX or y1 <= EDGE_PX or x2 >= w - 1 - EDGE_PX or y2 >= h - 1 - EDGE_PX
     return GroundDetection(
         frame=frame,
         class_name=det.class_name,
@@ -257,7 +264,32 @@ def ground_detection(
         sharpness=sharpness,
         truncated=bool(truncated),
         cam_en=(float(cam_e), float(cam_n)),
+        cam_height_m=float(height),
+        cam_forward_en=_forward_en(camera),
     )
+
+
+def _forward_en(camera: Any) -> tuple[float, float]:
+    """Horizontal direction of the optical axis (of the image's up direction when looking straight
+    down): where a pitch error moves ground points."""
+    k = camera.intrinsics
+    for u, v in ((k.cx_px, k.cy_px), (k.cx_px, 0.0)):
+        d = camera.ray_enu(u, v)
+        norm = math.hypot(float(d[0]), float(d[1]))
+        if norm > 0.05:
+            return (float(d[0]) / norm, float(d[1]) / norm)
+    return (0.0, 1.0)
+
+
+def _pitch_lever(g: GroundDetection, east_m: float, north_m: float) -> tuple[float, float]:
+    """How far (metres per radian) a pitch error moves a ground point, as a vector: along the view
+    direction by (H^2 + a^2) / H, a the point's distance ahead of the camera."""
+    if g.cam_en is None or g.cam_height_m is None or g.cam_forward_en is None:
+        return (0.0, 0.0)
+    fx, fy = g.cam_forward_en
+    a = (east_m - g.cam_en[0]) * fx + (north_m - g.cam_en[1]) * fy
+    lever = (g.cam_height_m**2 + a * a) / g.cam_height_m
+    return (fx * lever, fy * lever)
 
 
 def sharpness_of(image: Any, bbox_xyxy_px: tuple[float, float, float, float]) -> float | None:
@@ -418,13 +450,15 @@ def merge_ground_detections(
 @dataclass(frozen=True)
 class FrameCorrection:
     """A frame's pose correction on the ground: rotate by ``dyaw_deg`` about the point below its
-    camera, then shift by (``de_m``, ``dn_m``). ``n`` = the detections it was estimated from."""
+    camera, shift by (``de_m``, ``dn_m``), and move each point along the view direction as a pitch
+    error of ``dpitch_deg`` would. ``n`` = the detections it was estimated from."""
 
     frame: str
     dyaw_deg: float
     de_m: float
     dn_m: float
     n: int
+    dpitch_deg: float = 0.0  # moves points along the view direction by (H^2 + a^2) / H per radian
 
 
 def align_frames(
@@ -436,15 +470,21 @@ def align_frames(
     sweeps: int = 3,
     max_shift_m: float = 4.0,
     max_yaw_deg: float = 3.0,
+    max_pitch_deg: float = 2.0,
+    fit_pitch: bool = False,
 ) -> dict[str, FrameCorrection]:
     """Estimate per-frame pose corrections from objects seen in several frames.
 
     GNSS and gimbal yaw errors differ from frame to frame, so the same object projected from two
-    frames lands up to a few metres apart. Each round merges the detections, then fits for every frame
-    the small rotation (about the point below its camera; with >= 3 spread-out objects) and shift that
-    best moves its detections onto the other frames' view of the same objects (leave-one-out group
-    centres, residuals beyond the merge radius ignored), damped. The mean correction is removed:
-    shift all frames share (the flight-wide GNSS bias) cannot be seen from overlaps and stays as measured.
+    frames lands up to a few metres apart. Each round merges the detections, then, frame after frame
+    (Gauss-Seidel), fits the small yaw (about the point below its camera) and shift that best move its
+    detections onto the other frames' view of the same objects (leave-one-out group centres,
+    residuals beyond twice the merge radius ignored; linearised weighted least squares with a weak
+    prior). The shift all frames share (the flight-wide GNSS bias) cannot be seen from overlaps: the
+    mean shift is kept at zero, so the flight stays where its GNSS put it. ``fit_pitch`` also fits a
+    gimbal pitch error per frame (off by default: on the simulated flights it traded spread for a
+    drift of the whole flight; stabilised gimbals hold pitch well, and at nadir its lever is nearly a
+    shift).
     Returns only frames with a correction; pure and deterministic.
     """
     import numpy as np
@@ -478,11 +518,18 @@ def align_frames(
     rel0 = p0 - cams[fi]
     members_of_frame = [np.where(fi == k)[0] for k in range(len(frames))]
 
+    ridge = np.diag(RIDGE_M2 / np.array(PRIOR_SIGMA) ** 2)
+    dpitch = np.zeros(len(frames))
+    lever = np.array([_pitch_lever(g, g.east_m, g.north_m) for g in gds], dtype=float)
+    if not fit_pitch:
+        lever[:] = 0.0
+
     def frame_pos(k: int) -> np.ndarray:
         idx = members_of_frame[k]
         c, s_ = math.cos(theta[k]), math.sin(theta[k])
         r = rel0[idx]
-        return np.column_stack([c * r[:, 0] - s_ * r[:, 1], s_ * r[:, 0] + c * r[:, 1]]) + cams[k] + shift[k]
+        rot = np.column_stack([c * r[:, 0] - s_ * r[:, 1], s_ * r[:, 0] + c * r[:, 1]])
+        return rot + cams[k] + shift[k] + dpitch[k] * lever[idx]
 
     pos = p0.copy()
     gsum = np.zeros((0, 2))
@@ -526,21 +573,24 @@ def align_frames(
                 count[k] = len(idx)
                 if len(idx) == 0:
                     continue
-                a = pos[idx] - cams[k] - shift[k]  # about the (corrected) point below the camera
-                b = tgt - cams[k] - shift[k]
+                # linearised increments (yaw about the point below the camera, shift, pitch) by
+                # weighted least squares with a weak prior that keeps unobserved ones at zero
+                rr = pos[idx] - cams[k] - shift[k] - dpitch[k] * lever[idx]
+                jt = np.column_stack([-rr[:, 1], rr[:, 0]])  # d pos / d yaw
                 ww = w[idx] / w[idx].sum()
-                am, bm = (ww[:, None] * a).sum(axis=0), (ww[:, None] * b).sum(axis=0)
-                dth = 0.0
-                spread = math.sqrt(float((ww * ((a - am) ** 2).sum(axis=1)).sum()))
-                if len(idx) >= 3 and spread >= 5.0:
-                    ac, bc = a - am, b - bm
-                    cross = float((ww * (ac[:, 0] * bc[:, 1] - ac[:, 1] * bc[:, 0])).sum())
-                    dot = float((ww * (ac * bc).sum(axis=1)).sum())
-                    dth = math.atan2(cross, dot)
-                c, s_ = math.cos(dth), math.sin(dth)
-                t = bm - np.array([c * am[0] - s_ * am[1], s_ * am[0] + c * am[1]])
-                theta[k] = float(np.clip(theta[k] + dth, -math.radians(max_yaw_deg), math.radians(max_yaw_deg)))
-                shift[k] = shift[k] + t
+                res = (tgt - pos[idx]).reshape(-1)
+                cols = np.zeros((2 * len(idx), 4))
+                cols[:, 0] = jt.reshape(-1)
+                cols[0::2, 1] = 1.0
+                cols[1::2, 2] = 1.0
+                cols[:, 3] = lever[idx].reshape(-1)
+                wr = np.repeat(ww, 2)
+                ata = cols.T @ (wr[:, None] * cols) + ridge
+                atb = cols.T @ (wr * res)
+                dx = np.linalg.solve(ata, atb)
+                theta[k] = float(np.clip(theta[k] + dx[0], -math.radians(max_yaw_deg), math.radians(max_yaw_deg)))
+                shift[k] = shift[k] + dx[1:3]
+                dpitch[k] = float(np.clip(dpitch[k] + dx[3], -math.radians(max_pitch_deg), math.radians(max_pitch_deg)))
                 _move(k)
             # A shift shared by every frame (the flight-wide GNSS bias) is unobservable from
             # overlaps: keep the mean shift of the corrected frames at zero. A shared yaw error is
@@ -548,14 +598,19 @@ def align_frames(
             moved = count > 0
             if moved.any():
                 shift[moved] -= shift[moved].mean(axis=0)
+                # a pitch error shared by all frames mostly shifts the whole flight the same way
+                # (a nadir frame's lever is ~H everywhere): unobservable too, kept at zero mean
+                dpitch[moved] -= dpitch[moved].mean()
             lim = np.linalg.norm(shift, axis=1, keepdims=True)
             shift = np.where(lim > max_shift_m, shift * (max_shift_m / np.maximum(lim, 1e-9)), shift)
             for k in range(len(frames)):
                 _move(k)
     out = {}
     for k, f in enumerate(frames):
-        if theta[k] != 0.0 or shift[k].any():
-            out[f] = FrameCorrection(f, math.degrees(theta[k]), float(shift[k, 0]), float(shift[k, 1]), int(count[k]))
+        if theta[k] != 0.0 or shift[k].any() or dpitch[k] != 0.0:
+            out[f] = FrameCorrection(
+                f, math.degrees(theta[k]), float(shift[k, 0]), float(shift[k, 1]), int(count[k]), math.degrees(dpitch[k])
+            )
     return out
 
 
@@ -573,8 +628,15 @@ def apply_correction(g: GroundDetection, corr: FrameCorrection, local: Any) -> G
         re, rn = e - cx, n - cy
         return (c * re - s_ * rn + cx + corr.de_m, s_ * re + c * rn + cy + corr.dn_m)
 
-    e, n = tf(g.east_m, g.north_m)
-    poly = tuple(tf(a, b) for a, b in g.polygon_en)
+    dp = math.radians(corr.dpitch_deg)
+
+    def tfp(e: float, n: float) -> tuple[float, float]:
+        x, y = tf(e, n)
+        lx, ly = _pitch_lever(g, e, n)
+        return (x + dp * lx, y + dp * ly)
+
+    e, n = tfp(g.east_m, g.north_m)
+    poly = tuple(tfp(a, b) for a, b in g.polygon_en)
     lat, lon = local.to_wgs84(e, n)
     plats, plons = local.to_wgs84(np.array([p[0] for p in poly]), np.array([p[1] for p in poly]))
     return dataclasses.replace(
