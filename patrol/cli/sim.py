@@ -162,6 +162,8 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo flights and outputs.")] = Path("demo-out"),
     frames: Annotated[int, typer.Option("--frames", min=2, max=500, help="Photos per flight when generating.")] = 16,
     seed: SeedOpt = 7,
+    detector: Annotated[str, typer.Option("--detector", help="auto (the bundled model if present, else truth), onnx, or truth "
+                                          "(the simulator's true boxes).")] = "auto",
     config: ConfigOpt = None,
 ) -> None:
     """Run the demo: a synthetic before/after flight pair (generated when absent), then the pipeline.
@@ -172,8 +174,12 @@ def demo(
     def run() -> int:
         from patrol.demo import run_demo
 
+        from patrol.errors import ConfigError
+
+        if detector not in ("auto", "onnx", "truth"):
+            raise ConfigError(f"--detector: expected auto, onnx or truth, got {detector!r}")
         settings = load(config)
-        result = run_demo(out, settings, frames=frames, seed=seed, log=err)
+        result = run_demo(out, settings, frames=frames, seed=seed, log=err, detector=detector)
         for line in result.lines():
             typer.echo(line)
         return result.exit_code
