@@ -204,6 +204,19 @@ def draw_object(cv: Canvas, obj: SimObject, shadow_en: tuple[float, float]) -> N
             col = cols[i % 2]
             cv.fill(P(tri), _lit(col, 0.85 + 0.3 * ((i % 4) / 3)))
         cv.circle(c, 0.06, (60, 60, 60))
+    elif k == "tarp" and rng.random() < 0.4:  # a pop-up canopy tent: four sloping faces
+        L, W = obj.size_lw_m
+        col = [(235, 235, 230), (40, 90, 190), (200, 40, 40), (40, 140, 70), (235, 190, 40), (120, 60, 140)][int(rng.integers(6))]
+        hl, hw = L / 2, W / 2
+        corners = [(-hl, -hw), (hl, -hw), (hl, hw), (-hl, hw)]
+        for i, f in enumerate((0.82, 0.95, 1.1, 0.9)):
+            tri = np.array([corners[i], corners[(i + 1) % 4], (0.0, 0.0)])
+            cv.fill(P(tri), _lit(col, f))
+        for cx, cy in corners:
+            cv.line(P(np.array([[cx, cy], [0.0, 0.0]])), _lit(col, 0.65), 0.04)
+        cv.line(P(rect(L, W)), _lit(col, 0.7), 0.05, closed=True)
+        if rng.random() < 0.7:
+            _goods(cv, rng, P(rect(L * 0.8, 0.45, y0=-W / 2 - 0.25)), P, L * 0.8, 0.45, n=18, y0=-W / 2 - 0.25)
     elif k == "tarp":
         L, W = obj.size_lw_m
         col = [(30, 80, 190), (40, 120, 220), (230, 110, 30), (40, 140, 70), (200, 40, 40), (235, 235, 230)][int(rng.integers(6))]
@@ -417,6 +430,14 @@ def _crack_network(cv: Canvas, rng: np.random.Generator, P, L: float, W: float) 
 def _garbage(cv: Canvas, rng: np.random.Generator, outline: np.ndarray, P, r: float) -> None:
     dirt = _pick(rng, [((110, 95, 70), 1), ((90, 85, 75), 1), ((130, 120, 100), 1)])
     cv.blend([outline], dirt, 0.6, blur_px=2)
+    if rng.random() < 0.3:  # construction debris: rubble, broken bricks, a few bags
+        for _ in range(int(20 + 40 * r * r)):
+            a, d = rng.uniform(0, 2 * math.pi), r * 0.85 * math.sqrt(rng.random())
+            s = rng.uniform(0.08, 0.35)
+            col = _pick(rng, [((140, 138, 132), 3), ((165, 90, 60), 2), ((105, 100, 95), 2), ((190, 185, 175), 1)])
+            loc = place(blob(rng, s / 2, n=7, rough=0.3), (d * math.cos(a), d * math.sin(a)), rng.uniform(0, 180))
+            cv.fill(P(loc), _lit(col, rng.uniform(0.75, 1.2)))
+        return
     n = int(12 + 30 * r * r)
     for _ in range(n):
         a, d = rng.uniform(0, 2 * math.pi), r * 0.85 * math.sqrt(rng.random())
