@@ -65,6 +65,16 @@ class FindingsSettings:
             "garbage": 0.3,
         }
     )
+    # How far the top of an object is set back from its footprint's edge (a car's roof is ~1 m inside
+    # its bumpers): the box's far edge is the footprint's until the top's lean exceeds this.
+    object_top_inset_m: dict[str, float] = field(
+        default_factory=lambda: {
+            "vehicle": 1.0,
+            "vendor_stall": 0.0,
+            "road_damage": 0.0,
+            "garbage": 0.0,
+        }
+    )
     position_sigma_m: float = 1.0  # GNSS horizontal error of the camera (shared by a flight's frames)
     angle_sigma_deg: float = 1.0  # gimbal yaw/pitch error
     altitude_sigma_m: float = 0.5  # relative-altitude error

@@ -211,7 +211,13 @@ def ground_detection(
     else:
         s_min, l_min, l_max = r, -0.5, 0.5
     if ok.all():
-        s_far = float(s.max()) * (height - obj_h) / height
+        # the box's far edge is the top's far edge leaning out by h / (H - h), or the footprint's own
+        # far edge where the top is set back by more than that lean (a car's roof inside its bumpers)
+        s_max = float(s.max())
+        inset = max(float(getattr(settings, "object_top_inset_m", {}).get(det.class_name, 0.0)), 0.0)
+        s_far = s_max
+        if obj_h > 0 and s_max * (height - obj_h) / height + inset < s_max:
+            s_far = s_max * (height - obj_h) / height + inset
     else:  # top of the box is above the horizon: assume a footprint as deep as it is wide
         s_far = s_min + (l_max - l_min)
     s_far = max(s_far, s_min + 0.1)

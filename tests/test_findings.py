@@ -34,8 +34,9 @@ def cam(east=0.0, north=0.0, height=60.0, yaw=0.0, pitch=-90.0, roll=0.0) -> Cam
     return Camera(K, CameraPose(east, north, height, yaw, pitch, roll))
 
 
-def box_of(camera: Camera, centre_en, size_lw=(4.5, 1.8), height_m=0.0, heading_deg=0.0) -> Detection | None:
-    """The pixel box of a (possibly upright) rectangular object on the ground."""
+def box_of(camera: Camera, centre_en, size_lw=(4.5, 1.8), height_m=0.0, heading_deg=0.0, top_inset_m=0.0) -> Detection | None:
+    """The pixel box of a (possibly upright) rectangular object on the ground; its top is the
+    footprint shrunk by ``top_inset_m`` along its length (a car's roof)."""
     ce, cn = centre_en
     L, Wd = size_lw
     a = math.radians(heading_deg)
@@ -47,7 +48,8 @@ def box_of(camera: Camera, centre_en, size_lw=(4.5, 1.8), height_m=0.0, heading_
             p = np.array([ce, cn]) + sl * L * fwd + sw * Wd * side
             pts.append((p[0], p[1], 0.0))
             if height_m > 0:
-                pts.append((p[0], p[1], height_m))
+                q = np.array([ce, cn]) + sl * (L - 2 * top_inset_m) * fwd + sw * Wd * side
+                pts.append((q[0], q[1], height_m))
     us, vs = [], []
     pose = camera.pose
     for e, n, z in pts:
@@ -65,21 +67,25 @@ def box_of(camera: Camera, centre_en, size_lw=(4.5, 1.8), height_m=0.0, heading_
 
 
 @pytest.mark.parametrize(
-    ("pose", "centre", "obj_h", "tol_m"),
+    ("pose", "centre", "obj_h", "inset", "tol_m"),
     [
-        (dict(pitch=-90.0), (5.0, 8.0), 0.0, 0.05),
-        (dict(pitch=-90.0), (-15.0, 20.0), 1.5, 0.2),
-        (dict(pitch=-60.0, yaw=30.0), (30.0, 60.0), 0.0, 0.05),
-        (dict(pitch=-45.0, yaw=0.0), (0.0, 60.0), 1.5, 0.5),
-        (dict(pitch=-35.0, yaw=200.0, height=80.0), (-40.0, -100.0), 1.5, 0.8),
-        (dict(pitch=-45.0, yaw=90.0, roll=3.0), (55.0, 10.0), 2.0, 0.6),
+        (dict(pitch=-90.0), (5.0, 8.0), 0.0, 0.0, 0.05),
+        (dict(pitch=-90.0), (-15.0, 20.0), 1.5, 0.0, 0.2),
+        (dict(pitch=-60.0, yaw=30.0), (30.0, 60.0), 0.0, 0.0, 0.05),
+        (dict(pitch=-45.0, yaw=0.0), (0.0, 60.0), 1.5, 0.0, 0.5),
+        (dict(pitch=-35.0, yaw=200.0, height=80.0), (-40.0, -100.0), 1.5, 0.0, 0.8),
+        (dict(pitch=-45.0, yaw=90.0, roll=3.0), (55.0, 10.0), 2.0, 0.0, 0.6),
+        # a car whose roof is 1 m inside its bumpers: near, the box is the footprint; far, the roof leans out
+        (dict(pitch=-90.0), (0.0, 20.0), 1.5, 1.0, 0.2),
+        (dict(pitch=-45.0, yaw=0.0), (0.0, 60.0), 1.5, 1.0, 0.5),
+        (dict(pitch=-35.0, yaw=200.0, height=80.0), (-40.0, -100.0), 1.5, 1.0, 0.8),
     ],
 )
-def test_ground_contact(pose, centre, obj_h, tol_m):
+def test_ground_contact(pose, centre, obj_h, inset, tol_m):
     c = cam(**pose)
-    det = box_of(c, centre, height_m=obj_h, heading_deg=20.0)
+    det = box_of(c, centre, height_m=obj_h, heading_deg=0.0 if inset else 20.0, top_inset_m=inset)
     assert det is not None
-    settings = FindingsSettings(object_height_m={"vehicle": obj_h})
+    settings = FindingsSettings(object_height_m={"vehicle": obj_h}, object_top_inset_m={"vehicle": inset})
     g = ground_detection(det, c, LOCAL, "f1.jpg", settings)
     assert g is not None
     err = math.hypot(g.east_m - centre[0], g.north_m - centre[1])
@@ -97,7 +103,7 @@ def test_relief_correction_matters_for_upright_objects_in_oblique_views():
     c = cam(pitch=-40.0)
     centre = (0.0, 70.0)
     det = box_of(c, centre, height_m=1.5)
-    with_h = ground_detection(det, c, LOCAL, "f", FindingsSettings(object_height_m={"vehicle": 1.5}))
+    with_h = ground_detection(det, c, LOCAL, "f", FindingsSettings(object_height_m={"vehicle": 1.5}, object_top_inset_m={}))
     flat = ground_detection(det, c, LOCAL, "f", FindingsSettings(object_height_m={"vehicle": 0.0}))
     e_h = math.hypot(with_h.east_m - centre[0], with_h.north_m - centre[1])
     e_flat = math.hypot(flat.east_m - centre[0], flat.north_m - centre[1])
@@ -147,7 +153,8 @@ def flight_detections(seed: int = 0, jitter_m: float = 0.0) -> list[GroundDetect
         for cls, centre in OBJECTS:
             centre = (centre[0] + rng.uniform(-jitter_m, jitter_m), centre[1] + rng.uniform(-jitter_m, jitter_m))
             h = FS.object_height_m[cls]
-            det = box_of(c, centre, size_lw=(4.5, 1.8) if cls == "vehicle" else (1.0, 1.0), height_m=h)
+            det = box_of(c, centre, size_lw=(4.5, 1.8) if cls == "vehicle" else (1.0, 1.0), height_m=h,
+                         top_inset_m=FS.object_top_inset_m.get(cls, 0.0))
             if det is None:
                 continue
             det = Detection(det.bbox_xyxy_px, cls, 0.6 + 0.1 * i)
