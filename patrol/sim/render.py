@@ -24,16 +24,19 @@ def paint_world(lay: Layout, objects: list[SimObject], sun: Sun, res_m: float, s
     n = int(round(lay.size_m / res_m))
     h = lay.size_m / 2
     img = np.empty((n, n, 3), np.uint8)
-    img[:] = (70, 112, 98)  # BGR grass / bare ground
-    cv = Canvas(img, -h, h, res_m)
     rng = np.random.default_rng([seed, 404])  # light and grain: differ between before and after
     fixed = np.random.default_rng([lay.seed, 405])  # the city's own colours and markings: the same in both
+    palette = np.random.default_rng([lay.seed, 406])  # this city's ground and asphalt tones
+    ground = [(70, 112, 98), (80, 118, 88), (95, 120, 125), (88, 100, 110)][int(palette.integers(4))]  # BGR
+    img[:] = tuple(int(v * palette.uniform(0.9, 1.1)) for v in ground)
+    asphalt = palette.uniform(70, 95)
+    cv = Canvas(img, -h, h, res_m)
     C = lay.to_en
     for b in lay.blocks:
         _block(cv, lay, b, fixed)
     for r in sorted(lay.roads, key=lambda r: r.kind == "main"):
         e = lay.extent_m
-        g = 82 * r.shade
+        g = asphalt * r.shade
         cv.fill(C(r.band(-r.half_m, r.half_m, -e, e)), (int(g), int(g * 1.01), int(g * 1.04)))
     for r in lay.roads:
         _sidewalks(cv, lay, r, fixed)
