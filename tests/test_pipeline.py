@@ -241,14 +241,17 @@ def sim_flights(tmp_path_factory):
     return out
 
 
-def _sim_settings():
+def _sim_settings(flat: bool = True):
     import dataclasses
 
     s = Settings()
+    if not flat:
+        return s
     return dataclasses.replace(s, findings=dataclasses.replace(s.findings, object_height_m=FLAT))
 
 
-def test_sim_before_flight_cases_match_truth(sim_flights, tmp_path):
+@pytest.mark.parametrize("flat", [True, False], ids=["flat-objects", "default-settings"])
+def test_sim_before_flight_cases_match_truth(sim_flights, tmp_path, flat):
     from patrol.sim import TruthDetector
 
     res = sim_flights["before"]
@@ -256,7 +259,7 @@ def test_sim_before_flight_cases_match_truth(sim_flights, tmp_path):
     zones = load_zones(res.folder / "zones.geojson")
     local = LocalFrame(truth.origin_lat_deg, truth.origin_lon_deg)
     with open_store(tmp_path / "sim.db") as store:
-        s = process_flight([res.folder], _sim_settings(), store, TruthDetector(res.folder), zones=zones)
+        s = process_flight([res.folder], _sim_settings(flat), store, TruthDetector(res.folder), zones=zones)
         findings = store.load_findings(s.flight_id)
         cases = store.list_cases()
     assert s.frames_read == 9 and s.frames_failed == 0
