@@ -164,7 +164,7 @@ def match_detections(
     classes: Sequence[str],
     scores: Sequence[float],
     *,
-    min_iou: float = 0.3,
+    min_iou: float = 0.4,
     centre_tol_px: float = 0.0,
 ) -> DetectionMatch:
     """Best detection of ``class_name`` overlapping the case's box (all boxes in the same pixels).
@@ -184,7 +184,7 @@ def match_detections(
         mx, my = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
         centre_in = cx1 <= mx <= cx2 and cy1 <= my <= cy2
         area = (box[2] - box[0]) * (box[3] - box[1])
-        ok = iou >= min_iou or (centre_in and area >= case_area / 3.0 and iou > 0.1)
+        ok = iou >= min_iou or (centre_in and area >= case_area / 3.0 and iou > 0.25)
         if not ok and centre_tol_px > 0 and case_area / 3.0 <= area <= 3.0 * case_area:
             ok = ((mx - (cx1 + cx2) / 2.0) ** 2 + (my - (cy1 + cy2) / 2.0) ** 2) ** 0.5 <= centre_tol_px
         if ok and (not best.found or sc * (0.5 + iou) > best.score * (0.5 + best.iou)):

@@ -59,9 +59,12 @@ def spot_view(camera: Any, east_m: float, north_m: float, margin_frac: float = 0
         return None
 
 
-def best_after_frame(metas: Sequence[Any], lat_deg: float, lon_deg: float, settings: Settings) -> Any | None:
+def best_after_frame(
+    metas: Sequence[Any], lat_deg: float, lon_deg: float, settings: Settings, max_gsd_m: float | None = None
+) -> Any | None:
     """The frame that shows the spot best: inside the frame, finest GSD at the spot, then nearest
-    nadir. None when no frame with a usable pose sees it."""
+    nadir; only frames at ``max_gsd_m`` or finer when given. None when no frame with a usable pose
+    sees it."""
     from patrol.geo.crs import LocalFrame
 
     local = LocalFrame(lat_deg, lon_deg)
@@ -73,7 +76,7 @@ def best_after_frame(metas: Sequence[Any], lat_deg: float, lon_deg: float, setti
         if cam is None:
             continue
         sv = spot_view(cam, 0.0, 0.0)
-        if sv is None:
+        if sv is None or (max_gsd_m is not None and sv[0] > max_gsd_m):
             continue
         key = (round(sv[0], 4), sv[1])
         if best_key is None or key < best_key:
@@ -177,14 +180,33 @@ def verify_case(
     after_meta = None
     if preferred_frame is not None:
         after_meta = next((m for m in after_frames if m is not None and frame_key(m) == preferred_frame), None)
+    before_meta = None
+    if case.evidence_frame is not None:
+        before_meta = frames.find(case.evidence_frame, [case.first_flight_id, case.last_flight_id])
     if after_meta is None:
-        after_meta = best_after_frame(after_frames, case.lat_deg, case.lon_deg, settings)
+        max_gsd = None
+        if before_meta is not None and case.evidence_bbox_xyxy_px is not None:
+            from patrol.geo.crs import LocalFrame
+
+            cam_b = _camera(before_meta, LocalFrame(case.lat_deg, case.lon_deg), settings)
+            b = case.evidence_bbox_xyxy_px
+            gsd_b = None
+            if cam_b is not None:
+                try:
+                    gsd_b = cam_b.gsd_m((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+                except GeometryError:
+                    gsd_b = None
+            max_gsd = settings.verify.max_after_gsd_ratio * gsd_b if gsd_b else None
+        after_meta = best_after_frame(after_frames, case.lat_deg, case.lon_deg, settings, max_gsd_m=max_gsd)
     if case.evidence_frame is None or case.evidence_bbox_xyxy_px is None:
         v = _inconclusive(Inconclusive.NO_BEFORE_IMAGE, "the case has no before evidence (frame and box)", **base)
     elif after_meta is None:
-        v = _inconclusive(Inconclusive.NO_AFTER_FRAME, f"no frame of flight {flight_id} shows the spot", **base)
+        v = _inconclusive(
+            Inconclusive.NO_AFTER_FRAME,
+            f"no frame of flight {flight_id} shows the spot (at most {settings.verify.max_after_gsd_ratio:g}x the before view's ground sample distance)",
+            **base,
+        )
     else:
-        before_meta = frames.find(case.evidence_frame, [case.first_flight_id, case.last_flight_id])
         after_key = frame_key(after_meta)
         base.update(before_frame=case.evidence_frame, after_frame=after_key)
         if before_meta is None:

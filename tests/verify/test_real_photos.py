@@ -1,6 +1,7 @@
 """Real before/after pair: DJI_0019 (before) and DJI_0031 (after, same hover point, 14 min later).
 
-Every car of DJI_0019 is a case (fixture: tests/verify/fixtures/dji_0019_0031_cars.json, road cars
+Cameras come from the photos' own metadata (patrol.ingest + patrol.geo); the pose alignment guides the
+feature matching. Every car of DJI_0019 is a case (fixture: tests/verify/fixtures/dji_0019_0031_cars.json, road cars
 from the dataset labels, parking-lot cars annotated by hand). Detector stand-in: KnownBoxesDetector
 over DJI_0031 with the boxes really there (the dataset's DJI_0031 labels plus the hand-annotated
 parked cars of DJI_0031) -- it answers for the crop it is given and never sees the case or the before
@@ -50,14 +51,47 @@ def pair():
 
 
 @pytest.fixture(scope="module")
-def results(pair):
+def cameras():
+    """Both cameras from the photos' own EXIF/XMP (GPS, RelativeAltitude, gimbal angles, FC220 lens)."""
+    from patrol.geo.camera import camera_from_frame
+    from patrol.geo.crs import LocalFrame
+    from patrol.ingest import read_frame
+
+    mb = read_frame(shared_path("aerial-cars", "DJI_0019.JPG"))
+    ma = read_frame(shared_path("aerial-cars", "DJI_0031.JPG"))
+    local = LocalFrame(mb.lat_deg, mb.lon_deg)
+    return camera_from_frame(mb, local), camera_from_frame(ma, local)
+
+
+@pytest.fixture(scope="module")
+def results(pair, cameras):
     before, after, det = pair
-    prior = reg.global_homography(before, after).h_ab  # once per photo pair
-    assert prior is not None
+    cam_b, cam_a = cameras
     return {
-        c["id"]: verify_images(before, after, c["before_bbox_xyxy_px"], "vehicle", det, VerifySettings(), prior_h_ab=prior)
+        c["id"]: verify_images(
+            before, after, c["before_bbox_xyxy_px"], "vehicle", det, VerifySettings(), before_camera=cam_b, after_camera=cam_a
+        )
         for c in CARS
     }
+
+
+@pytest.mark.parametrize("cid", ["road-03", "road-07", "lot-02", "lot-09"])
+def test_without_poses_the_whole_image_alignment_gives_the_same_verdicts(pair, results, cid) -> None:
+    before, after, det = pair
+    car = next(c for c in CARS if c["id"] == cid)
+    prior = _prior(before, after)
+    v = verify_images(before, after, car["before_bbox_xyxy_px"], "vehicle", det, VerifySettings(), prior_h_ab=prior).verification
+    assert str(v.verdict) == car["expected"] == str(results[cid].verification.verdict)
+
+
+_PRIORS: dict = {}
+
+
+def _prior(before, after):
+    if "h" not in _PRIORS:  # once per photo pair
+        _PRIORS["h"] = reg.global_homography(before, after).h_ab
+    assert _PRIORS["h"] is not None
+    return _PRIORS["h"]
 
 
 def test_fixture_is_consistent() -> None:
@@ -79,7 +113,7 @@ def test_each_car_gets_the_right_verdict(results, car) -> None:
     if car["expected"] == "inconclusive":
         assert v.inconclusive_reason is Inconclusive.OUT_OF_FRAME
     else:
-        assert v.registration.startswith("features"), v.reasons
+        assert v.registration.startswith("features"), v.reasons  # guided by the two camera poses
         assert v.confidence >= 0.6
 
 
