@@ -351,3 +351,48 @@ def test_tiled_detection_runs_only_tiles_that_touch_a_zone(world, tmp_path):
         first = next(v for k, v in info.items() if k.startswith("detect:"))
         assert first["tiles_run"] <= first["tiles_total"]
     assert 0 < counts["zones"] < counts["none"]
+
+
+# --- real DJI photos (../shared/data) with their hand labels as the detector -------------------------
+
+
+class YoloLabelDetector:
+    """Boxes from the YOLO .txt beside each photo (all classes -> vehicle)."""
+
+    def detect_path(self, path, image):
+        from patrol.detect.base import Detection
+
+        h, w = image.shape[:2]
+        out = []
+        for line in Path(path).with_suffix(".txt").read_text().splitlines():
+            if line.strip():
+                _, cx, cy, bw, bh = map(float, line.split())
+                out.append(Detection(((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h), "vehicle", 0.9))
+        return out
+
+    def detect(self, image):
+        raise AssertionError("not used")
+
+
+def test_real_dji_photos_end_to_end(tmp_path):
+    from tests.conftest import shared_path
+
+    photos = [shared_path("aerial-cars", f"{n}.JPG") for n in ("DJI_0019", "DJI_0031")]
+    n_labels = sum(len(p.with_suffix(".txt").read_text().split("\n")) - 1 for p in photos)
+    with open_store(tmp_path / "real.db") as store:
+        s = process_flight(photos, Settings(), store, YoloLabelDetector(), tmp_path / "out")
+        findings = store.load_findings(s.flight_id)
+        frames = store.load_frames(s.flight_id)
+    assert (s.frames_read, s.frames_failed, s.frames_unplaced) == (2, 0, 0)
+    assert s.detections == n_labels > 10
+    # same hover point 14 minutes apart: some parked cars stayed and merge, the others do not
+    assert max(n_labels // 2, 1) <= len(findings) < n_labels
+    assert all(f.category is None for f in findings)  # no zones: vehicles are only counted
+    assert [Path(p).name for p in s.outputs] == ["index.html"]  # the flight report
+    cam = frames[0].meta
+    local = LocalFrame(cam.lat_deg, cam.lon_deg)
+    for f in findings:
+        e, n = local.to_local(f.lat_deg, f.lon_deg)
+        rng = math.hypot(e, n)
+        assert 20.0 < rng < 600.0  # an oblique view (pitch -32..-41 deg) from 120 m
+        assert 1.0 < f.uncertainty_m < 0.15 * rng + 5.0
