@@ -174,7 +174,7 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
         classes = _present_classes(pairs)
         evals.append(_eval_block(title, desc, pairs, confidence, classes))
     for folder in job.eval_data:
-        extra = collect_sources([folder], 2)  # two frames per flight: a 4000x3000 frame is ~190 tiles
+        extra = collect_sources([folder], 1)  # one frame per flight: a 4000x3000 frame is ~190 tiles
         if extra:
             src = extra[0].source
             title, desc = EVAL_TITLES.get(src, (f"{Path(folder).name}", "labelled images never trained on"))
@@ -245,7 +245,7 @@ def judgements(evals: Sequence[EvalBlock], objects, images: Sequence[LabelledIma
     for c in CLASSES:
         if c not in real_train and objects.get("train", {}).get(c):
             bad.append(
-                f"`{c}` was learnt from synthetic images only (no real labelled examples exist here): expect it to "
+                f"`{c}` was learnt from synthetic images only (no real labelled examples in the training data): expect it to "
                 "miss and confuse real ones until fine-tuned with `patrol train` on your own labelled footage"
             )
     n_damage = sum(1 for im in images if im.source == "road-damage-uavpdd" and groups.get(im.group) != "val")
