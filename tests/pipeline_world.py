@@ -104,7 +104,8 @@ class Flight:
 
 
 def make_flight(folder: Path, *, seed: int, objects=OBJECTS, norths=(0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0),
-                corrupt: bool = False, t0: datetime = T0) -> Flight:
+                corrupt: bool = False, t0: datetime = T0, write: bool = True) -> Flight:
+    """A flight over the world; ``write=False`` only builds the tables (the files exist already)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     metas, boxes = {}, {}
@@ -112,7 +113,8 @@ def make_flight(folder: Path, *, seed: int, objects=OBJECTS, norths=(0.0, 10.0, 
         p = (folder / f"DJI_{i + 1:04d}.JPG").resolve()
         img = rng.integers(90, 160, size=(H // 4, W // 4, 3), dtype=np.uint8)
         img = cv2.resize(img, (W, H), interpolation=cv2.INTER_NEAREST)
-        cv2.imwrite(str(p), img, [cv2.IMWRITE_JPEG_QUALITY, 60])
+        if write:
+            cv2.imwrite(str(p), img, [cv2.IMWRITE_JPEG_QUALITY, 60])
         lat, lon = LOCAL.to_wgs84(0.0, north)
         metas[str(p)] = FrameMeta(
             path=str(p), size_wh=(W, H), lat_deg=lat, lon_deg=lon, rel_alt_m=HEIGHT_M, gimbal_yaw_deg=0.0,
@@ -125,7 +127,7 @@ def make_flight(folder: Path, *, seed: int, objects=OBJECTS, norths=(0.0, 10.0, 
             if b is not None:
                 dets.append(Detection(b, o.class_name, 0.9))
         boxes[str(p)] = dets
-    if corrupt:
+    if corrupt and write:
         (folder / "DJI_0099.JPG").write_bytes(b"not a jpeg")
     return Flight(folder, metas, boxes)
 

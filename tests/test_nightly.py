@@ -226,3 +226,56 @@ def test_nightly_end_to_end_on_generated_flights(tmp_path, monkeypatch):
         assert store.dump() == dump
     assert res2.processed == () and len(res2.already_done) == 2 and det.calls == calls
     assert [Path(f.folder).name for f in res2.failed] == ["2026-05-06-broken"]  # retried, still broken
+
+
+# The same with the real pipeline in both processes, on one SQLite database.
+REAL_RUNNER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[5])
+    from tests.pipeline_world import BoxDetector, install, make_flight
+    from patrol import nightly
+    from patrol.config import Settings
+    from patrol.store import open_store
+
+    inbox, db, record, wait = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "wait"
+    flights = [make_flight(inbox / name, seed=i + 1, write=False) for i, name in enumerate(["f1", "f2", "f3"])]
+    install(flights)
+
+    class Recording(BoxDetector):
+        def detect_path(self, path, image):
+            with open(record, "a") as fh:
+                fh.write(Path(path).parent.name + " " + Path(path).name + "\\n")
+            return super().detect_path(path, image)
+
+    with open_store(db) as store:
+        res = nightly.run_nightly(inbox, Settings(), store, Recording(flights, delay_s=0.02), wait=wait)
+    print("LOCKED" if res.locked else f"PROCESSED {len(res.processed)} FAILED {len(res.failed)}")
+    """
+)
+
+
+def test_two_real_runs_at_once_process_each_frame_once(tmp_path):
+    from tests.pipeline_world import make_flight
+
+    inbox = tmp_path / "inbox"
+    for i, name in enumerate(["f1", "f2", "f3"]):
+        make_flight(inbox / name, seed=i + 1)
+    script = tmp_path / "runner.py"
+    script.write_text(REAL_RUNNER)
+    db, record = tmp_path / "p.db", tmp_path / "record.txt"
+    open_store(db).close()
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(inbox), str(db), str(record), "wait", str(REPO)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = sorted(p.communicate(timeout=120)[0].strip() for p in procs)
+    assert all(p.returncode == 0 for p in procs)
+    assert outs == ["PROCESSED 0 FAILED 0", "PROCESSED 3 FAILED 0"]
+    lines = record.read_text().splitlines()
+    assert len(lines) == len(set(lines)) == 30  # every frame of every flight detected exactly once
+    with open_store(db) as store:
+        assert sorted(f.status for f in store.list_flights()) == ["done"] * 3
+        # no zones: vendor stall, garbage and pothole are cases (vehicles only counted); opened once
+        assert sorted(c.observations for c in store.list_cases()) == [3, 3, 3]
