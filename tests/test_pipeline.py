@@ -396,3 +396,20 @@ def test_real_dji_photos_end_to_end(tmp_path):
         rng = math.hypot(e, n)
         assert 20.0 < rng < 600.0  # an oblique view (pitch -32..-41 deg) from 120 m
         assert 1.0 < f.uncertainty_m < 0.15 * rng + 5.0
+
+
+def test_stderr_progress_bar_one_line_per_stage():
+    import io
+
+    from patrol.pipeline import StderrProgress
+
+    buf = io.StringIO()
+    bar = StderrProgress(buf, width=10)
+    for i in range(1, 5):
+        bar("ingest", i, 4)
+    for i in range(1, 3):
+        bar("detect", i, 2)
+    lines = buf.getvalue().split("\n")
+    assert lines[0].endswith("ingest    [##########] 4/4")
+    assert lines[1].endswith("detect    [##########] 2/2")
+    assert lines[2] == ""
