@@ -133,12 +133,16 @@ def score_class(
 
 
 def small_recall(
-    per_image: Iterable[tuple[Sequence[Detection], Sequence[LabelledBox]]], class_name: str, confidence: float, max_side_px: float
+    per_image: Iterable[tuple[Sequence[Detection], Sequence[LabelledBox]]], class_name: str, confidence: float, max_size_px: float
 ) -> tuple[float, int]:
-    """Recall on true boxes whose longer side is at most ``max_side_px`` (IoU 0.5). Returns (recall, n)."""
+    """Recall on true boxes of size (sqrt of box area) at most ``max_size_px`` (IoU 0.5). Returns (recall, n)."""
     hit = total = 0
     for dets, truth in per_image:
-        small = [t for t in truth if t.class_name == class_name and max(t.bbox_xyxy_px[2] - t.bbox_xyxy_px[0], t.bbox_xyxy_px[3] - t.bbox_xyxy_px[1]) <= max_side_px]
+        small = [
+            t for t in truth
+            if t.class_name == class_name
+            and ((t.bbox_xyxy_px[2] - t.bbox_xyxy_px[0]) * (t.bbox_xyxy_px[3] - t.bbox_xyxy_px[1])) ** 0.5 <= max_size_px
+        ]
         if not small:
             continue
         kept = [d for d in dets if d.class_name == class_name and d.score >= confidence]
