@@ -120,8 +120,8 @@ class VerifySettings:
     blur_ratio: float = 0.12  # after sharpness below this share of before's = too blurred to judge
     max_after_gsd_ratio: float = 4.0  # skip after frames this much coarser than the before view
     max_pose_only_diff: float = 5.0  # pose-only alignment: surroundings' median Lab distance above this = untrustworthy
-    texture_weight: float = 2.0  # change also counts this x the change of local contrast (0 = colour only)
-    local_ring: bool = True  # light and change reference: a ring one object size around the spot (False = whole crop)
+    texture_weight: float = 0.0  # change also counts this x the change of local contrast (0 = colour only)
+    local_ring: bool = False  # light and change reference: a ring one object size around the spot (False = whole crop)
 
 
 @dataclass(frozen=True)
