@@ -42,7 +42,7 @@ def _yolo(path: Path, w: int, h: int) -> list[tuple[float, float, float, float]]
     return out
 
 
-def bench_real(use_onnx: bool, evidence_dir: Path | None) -> dict:
+def bench_real(use_onnx: bool, evidence_dir: Path | None, model: str = "") -> dict:
     from patrol.config import Settings
     from patrol.detect.base import Detection
     from patrol.verify.core import verify_images
@@ -57,6 +57,10 @@ def bench_real(use_onnx: bool, evidence_dir: Path | None) -> dict:
     boxes = _yolo(DATA / "DJI_0031.txt", w, h) + [c["after_bbox_xyxy_px"] for c in cars if c["where"] != "road" and c["after_bbox_xyxy_px"]]
     dets = [Detection(tuple(b), "vehicle", 0.9) for b in boxes]
     settings = Settings()
+    if model:
+        import dataclasses
+
+        settings = dataclasses.replace(settings, detect=dataclasses.replace(settings.detect, model=model))
     cam_b = cam_a = None
     try:
         from patrol.geo.camera import camera_from_frame
@@ -96,7 +100,7 @@ def bench_real(use_onnx: bool, evidence_dir: Path | None) -> dict:
         "wall_s_p95": float(np.percentile(wall, 95)),
         "cpu_s_median": float(np.median(cpu)),
         "poses": cam_b is not None,
-        "detector": "bundled ONNX" if detector is not None else "labelled boxes of DJI_0031",
+        "detector": f"ONNX {settings.detect.model or 'models/patrol.onnx'}" if detector is not None else "labelled boxes of DJI_0031",
         "rows": rows,
     }
 
@@ -128,13 +132,14 @@ def main() -> int:
     ap.add_argument("--sim", default="", help="comma-separated simulator seeds (empty = skip)")
     ap.add_argument("--sim-detector", default="truth,missing,none", help="truth | missing (30%% misses) | none, comma-separated")
     ap.add_argument("--onnx", action="store_true", help="re-run the bundled detector on the real pair's after crops")
+    ap.add_argument("--model", default="", help="with --onnx: this model file instead of models/patrol.onnx")
     ap.add_argument("--threads", type=int, default=0, help="OpenCV threads (0 = its default)")
     ap.add_argument("--evidence", type=Path, default=None, help="write evidence images here")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.threads:
         cv2.setNumThreads(a.threads)
-    res = {"real": bench_real(a.onnx, a.evidence)}
+    res = {"real": bench_real(a.onnx, a.evidence, a.model)}
     if a.sim:
         seeds = [int(s) for s in a.sim.split(",") if s]
         res["sim"] = [bench_sim(seeds, d, a.evidence) for d in a.sim_detector.split(",") if d]

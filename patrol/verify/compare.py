@@ -104,9 +104,12 @@ def normalise_lab(before_bgr: np.ndarray, after_bgr: np.ndarray, stats_mask: np.
     return lab_b * scale, lab_a * scale
 
 
-def change_map(before_lab: np.ndarray, after_lab: np.ndarray, *, blur_sigma_px: float = 1.5, shift_px: int = 2) -> np.ndarray:
-    """Per-pixel Lab distance (float32, HxW) after a Gaussian blur, minimised over shifts of the
-    after crop by up to ``shift_px`` pixels (tolerance to residual misalignment)."""
+def change_map(
+    before_lab: np.ndarray, after_lab: np.ndarray, *, blur_sigma_px: float = 1.5, shift_px: int = 2, texture_weight: float = 0.0
+) -> np.ndarray:
+    """Per-pixel change (float32, HxW): the Lab distance after a Gaussian blur, minimised over shifts
+    of the after crop by up to ``shift_px`` pixels (tolerance to residual misalignment), or
+    ``texture_weight`` times the change of local contrast, whichever is larger."""
     k = max(3, int(2 * round(3 * blur_sigma_px) + 1))
     b = cv2.GaussianBlur(before_lab, (k, k), blur_sigma_px)
     a = cv2.GaussianBlur(after_lab, (k, k), blur_sigma_px)
@@ -122,7 +125,21 @@ def change_map(before_lab: np.ndarray, after_lab: np.ndarray, *, blur_sigma_px: 
             d2 = cv2.transform(diff * diff, np.ones((1, 3), np.float32))
             best = d2 if best is None else np.minimum(best, d2)
     assert best is not None
-    return np.sqrt(best.reshape(h, w))
+    colour = np.sqrt(best.reshape(h, w))
+    if texture_weight <= 0:
+        return colour
+    # texture: a repaired pothole or swept debris can keep its colour but lose its texture, so
+    # compare the local contrast (standard deviation of L over a small window) as well
+    tb, ta = _local_std(b[..., 0]), _local_std(a[..., 0])
+    texture = np.abs(tb - ta)
+    texture = cv2.erode(texture, np.ones((2 * shift_px + 1, 2 * shift_px + 1), np.uint8)) if shift_px > 0 else texture
+    return np.maximum(colour, texture_weight * texture)
+
+
+def _local_std(x: np.ndarray, k: int = 7) -> np.ndarray:
+    m = cv2.blur(x, (k, k))
+    m2 = cv2.blur(x * x, (k, k))
+    return np.sqrt(np.maximum(m2 - m * m, 0.0))
 
 
 def region_change(diff: np.ndarray, region: np.ndarray, surround: np.ndarray, *, floor: float = 10.0, k_mad: float = 2.5) -> ChangeStats:

@@ -174,8 +174,9 @@ def verify_images(
 
     ``detector``: any object with ``detect(image_bgr) -> list[Detection]`` (run on the after crop
     around the spot); or pass ``after_detections`` instead: Detections already made on the whole
-    after image (its pixels), e.g. by the flight's detect stage (then ``detector`` may be None). Cameras (``patrol.geo.Camera``, same LocalFrame) give the crop scale in metres
-    and the pose alignment; ``prior_h_ab`` (before px -> after px, e.g. from
+    after image (its pixels), e.g. by the flight's detect stage (then ``detector`` may be None).
+    Cameras (``patrol.geo.Camera``, same LocalFrame) give the crop scale in metres and the pose
+    alignment that guides the feature matching; ``prior_h_ab`` (before px -> after px, e.g. from
     ``register.global_homography`` computed once per image pair) is used when there are no cameras;
     with neither, a whole-image registration is computed here. Never raises for a bad image pair:
     those come back as an ``inconclusive`` verdict with the reason.
@@ -305,17 +306,23 @@ def verify_images(
         h_w = prior_w
     h_w = h_w / h_w[2, 2]
 
-    surround_sel = (feat_mask > 0)
     if s.ecc and method == "features":
-        aligned0 = cv2.warpPerspective(gb, h_w, (gb.shape[1], gb.shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-        valid0 = cv2.warpPerspective(np.ones_like(ga), h_w, (gb.shape[1], gb.shape[0]), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
-        c0 = reg.correlation(gb, aligned0, surround_sel & valid0)
+        # keep ECC only when it raises the correlation of the surroundings, measured the same way
+        def surround_corr(h: np.ndarray) -> float:
+            dsz = (gb.shape[1], gb.shape[0])
+            al = cv2.warpPerspective(ga, h, dsz, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+            ok = cv2.warpPerspective(np.full(ga.shape, 255, np.uint8), h, dsz, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
+            return reg.correlation(gb, al, (feat_mask > 0) & ok)
+
+        c0 = surround_corr(h_w)
         h_e, c_ecc = reg.ecc_refine(gb, ga, h_w, mask=feat_mask, iterations=30)
-        if c_ecc > c0 + 0.005 and reg.plausible(h_e, ((box_w[0] + box_w[2]) / 2, (box_w[1] + box_w[3]) / 2)):
+        if c_ecc > -1.0 and reg.plausible(h_e, ((box_w[0] + box_w[2]) / 2, (box_w[1] + box_w[3]) / 2)):
             moved = reg.apply_h(h_e, _corners(box_w)) - reg.apply_h(h_w, _corners(box_w))
-            if np.all(np.isfinite(moved)) and float(np.abs(moved).max()) < 0.25 * max(box_w[2] - box_w[0], box_w[3] - box_w[1]) + 3:
+            small = np.all(np.isfinite(moved)) and float(np.abs(moved).max()) < 0.25 * max(box_w[2] - box_w[0], box_w[3] - box_w[1]) + 3
+            c1 = surround_corr(h_e) if small else -1.0
+            if c1 > c0 + 0.005:
                 h_w, method = h_e / h_e[2, 2], "features+ecc"
-                reasons.append(f"ECC refinement: correlation {c0:.2f} -> {c_ecc:.2f}")
+                reasons.append(f"ECC refinement: correlation of the surroundings {c0:.2f} -> {c1:.2f}")
 
     h_full = np.linalg.inv(t_a) @ h_w @ t_b
     after_poly = reg.apply_h(h_full, _corners(box))
@@ -339,6 +346,12 @@ def verify_images(
     sx, sy = 0.15 * (box_w[2] - box_w[0]), 0.15 * (box_w[3] - box_w[1])
     region = box_mask(gb.shape[:2], (box_w[0] + sx, box_w[1] + sy, box_w[2] - sx, box_w[3] - sy))
     surround = valid & ~box_mask(gb.shape[:2], box_grown)
+    # the spot's own neighbourhood (a ring about one object size wide): the reference for light
+    # and for "how much does ground change here anyway"; the whole crop when the ring is too small
+    ring_w = max(box_w[2] - box_w[0], box_w[3] - box_w[1], 24.0)
+    ring = surround & box_mask(gb.shape[:2], (box_grown[0] - ring_w, box_grown[1] - ring_w, box_grown[2] + ring_w, box_grown[3] + ring_w))
+    if ring.sum() < 400 or not s.local_ring:
+        ring = surround
 
     def crops(diff: np.ndarray | None = None, dets: tuple[Box, ...] = ()) -> AlignedCrops:
         return AlignedCrops(crop_b, aligned, diff, box_w, valid, dets)  # type: ignore[arg-type]
@@ -364,11 +377,11 @@ def verify_images(
         )
 
     # 7. Change of the spot against its surroundings, after colour normalisation.
-    lab_b, lab_a = normalise_lab(crop_b, aligned, surround)
+    lab_b, lab_a = normalise_lab(crop_b, aligned, ring)
     shift = 2 if method != "geometry" else 4
-    diff = change_map(lab_b, lab_a, shift_px=shift)
+    diff = change_map(lab_b, lab_a, shift_px=shift, texture_weight=s.texture_weight)
     diff[~valid] = 0.0
-    change: ChangeStats = region_change(diff, region & valid, surround)
+    change: ChangeStats = region_change(diff, region & valid, ring)
 
     # 8. Detector on the after crop around the spot (native pixels), boxes mapped to the before image.
     tol = (gate / sb) if method == "geometry" else 0.0
@@ -424,8 +437,13 @@ def _detect_on_spot(
     ha, wa = after_bgr.shape[:2]
     ax1, ay1, ax2, ay2 = _bbox(after_poly)
     m = max(ax2 - ax1, ay2 - ay1, 32.0) + centre_tol_px * _local_scale(h_full, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
-    x0, y0 = max(0, int(ax1 - m)), max(0, int(ay1 - m))
-    x1, y1 = min(wa, int(math.ceil(ax2 + m))), min(ha, int(math.ceil(ay2 + m)))
+    # at least the detector's input size, so a model trained on native-resolution tiles sees the
+    # spot at its own scale instead of a small crop blown up by the letterbox
+    in_w, in_h = getattr(detector, "input_wh", None) or (0, 0)
+    mx = max(m, (float(in_w) - (ax2 - ax1)) / 2.0)
+    my = max(m, (float(in_h) - (ay2 - ay1)) / 2.0)
+    x0, y0 = max(0, int(ax1 - mx)), max(0, int(ay1 - my))
+    x1, y1 = min(wa, int(math.ceil(ax2 + mx))), min(ha, int(math.ceil(ay2 + my)))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return DetectionMatch(False), None, ()
     if after_detections is not None:  # whole-image detections: keep those around the spot

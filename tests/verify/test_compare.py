@@ -114,3 +114,21 @@ def test_sharpness_is_blind_to_gain_but_not_to_blur() -> None:
     blurred = cv2.GaussianBlur(g, (0, 0), 4)
     assert sharpness(dark) == pytest.approx(sharpness(g), rel=0.2)
     assert sharpness(blurred) < 0.1 * sharpness(g)
+
+
+def test_texture_term_sees_a_flattened_patch() -> None:
+    b = _crop()
+    a = b.copy()
+    mean = b[80:120, 80:120].reshape(-1, 3).mean(axis=0)
+    a[80:120, 80:120] = mean.astype(np.uint8)  # same average colour, texture gone
+    lb, la = normalise_lab(b, a, ~box_mask(b.shape[:2], (80, 80, 120, 120)))
+    colour_only = change_map(lb, la)[85:115, 85:115].mean()
+    with_texture = change_map(lb, la, texture_weight=2.0)[85:115, 85:115].mean()
+    assert with_texture > colour_only
+
+
+def test_centre_tolerance_matches_a_shifted_box_of_similar_size() -> None:
+    m0 = match_detections((0, 0, 10, 10), "vehicle", [(14, 0, 24, 10)], ["vehicle"], [0.9])
+    m1 = match_detections((0, 0, 10, 10), "vehicle", [(14, 0, 24, 10)], ["vehicle"], [0.9], centre_tol_px=20.0)
+    m2 = match_detections((0, 0, 10, 10), "vehicle", [(14, 0, 64, 50)], ["vehicle"], [0.9], centre_tol_px=80.0)
+    assert (m0.found, m1.found, m2.found) == (False, True, False)  # m2: 25x the area, not the same object

@@ -133,3 +133,42 @@ def test_evidence_images_render(results) -> None:
         img = evidence_image(r.crops, r.verification, title=cid)
         assert img.ndim == 3 and img.shape[1] > 3 * 300
         assert r.verification.verdict in (Verdict.FIXED, Verdict.STILL_PRESENT)
+
+
+@pytest.fixture
+def bundled():
+    from patrol.config import Settings
+    from patrol.detect import load_detector
+    from patrol.detect.registry import model_path
+
+    settings = Settings()
+    if not model_path(settings.detect).is_file():
+        pytest.skip(f"bundled model not built yet: {model_path(settings.detect)}")
+    return load_detector(settings.detect)
+
+
+def test_with_the_bundled_detector_no_car_still_there_is_called_fixed(bundled, pair, cameras) -> None:
+    """The same cases with the bundled ONNX model re-run on each after crop (instead of the labelled
+    boxes). Skipped until models/patrol.onnx exists. Whatever the model's recall, a car that is itself
+    still there must never come out `fixed` (an unchanged spot is `still_present` even when the model
+    misses it), and the out-of-frame cars stay `inconclusive`. With an interim model of the training
+    engineer (work-data/finish-test3) this scored 35/36 (road-05 came out `fixed`)."""
+    from patrol.config import Settings
+
+    settings = Settings()
+    det = bundled
+    before, after, _ = pair
+    cam_b, cam_a = cameras
+    table = Counter()
+    same_car_fixed = []
+    for c in SCORED:
+        v = verify_images(before, after, c["before_bbox_xyxy_px"], "vehicle", det, settings.verify, before_camera=cam_b, after_camera=cam_a).verification
+        table[(c["expected"], str(v.verdict))] += 1
+        if c["after"] == "present" and str(v.verdict) == "fixed":
+            same_car_fixed.append(c["id"])
+    print("\nwith the bundled ONNX detector (expected, got):", dict(table))
+    # road-05 (the taxi's place taken by another car) rests on the model seeing that car; the
+    # cars that are themselves still there must hold whatever the model sees
+    assert same_car_fixed == []
+    assert table[("inconclusive", "inconclusive")] == 19
+    assert sum(n for (e, g), n in table.items() if e == g) / len(SCORED) >= 0.85
