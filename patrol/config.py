@@ -122,6 +122,7 @@ class VerifySettings:
     max_pose_only_diff: float = 5.0  # pose-only alignment: surroundings' median Lab distance above this = untrustworthy
     texture_weight: float = 0.0  # change also counts this x the change of local contrast (0 = colour only)
     local_ring: bool = False  # light and change reference: a ring one object size around the spot (False = whole crop)
+    verify_reobserved: bool = False  # also document re-observed cases (record + evidence image; status unchanged)
 
 
 @dataclass(frozen=True)
