@@ -34,7 +34,7 @@ class IngestSettings:
 class DetectSettings:
     backend: str = "onnx"
     model: str = ""  # empty = the bundled model in models/
-    confidence: float = 0.5
+    confidence: float | None = None  # None = the model's operating point (ONNX metadata), else 0.5
     iou: float = 0.5
     tile_px: int = 0  # 0 = the model's input size (native-resolution tiles)
     overlap_px: int = 64

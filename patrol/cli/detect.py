@@ -28,7 +28,10 @@ BackendOpt = Annotated[
     str | None, typer.Option("--backend", help="Detector backend: onnx (default, no torch) or ultralytics.")
 ]
 ConfidenceOpt = Annotated[
-    float | None, typer.Option("--confidence", min=0.0, max=1.0, help="Operating score threshold (default from config).")
+    float | None,
+    typer.Option(
+        "--confidence", min=0.0, max=1.0, help="Score threshold for every class (default: the model's operating point per class)."
+    ),
 ]
 
 
@@ -210,10 +213,13 @@ def eval_cmd(
     if json_out:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        typer.echo(f"model {report.model}  data {report.data}  images {report.images}  confidence {report.confidence:.2f}  {report.seconds:.1f} s")
-        typer.echo(f"{'class':<13} {'labels':>6} {'dets':>6} {'AP50':>6} {'P':>6} {'R':>6}")
+        typer.echo(f"model {report.model}  data {report.data}  images {report.images}  {report.seconds:.1f} s")
+        typer.echo(f"{'class':<13} {'labels':>6} {'conf':>5} {'dets':>6} {'AP50':>6} {'P':>6} {'R':>6}")
         for c in report.per_class:
-            typer.echo(f"{c.class_name:<13} {c.n_gt:>6} {c.n_pred:>6} {_fmt(c.ap50):>6} {_fmt(c.precision):>6} {_fmt(c.recall):>6}")
+            conf = report.confidence.get(c.class_name, 0.0)
+            typer.echo(
+                f"{c.class_name:<13} {c.n_gt:>6} {conf:>5.2f} {c.n_pred:>6} {_fmt(c.ap50):>6} {_fmt(c.precision):>6} {_fmt(c.recall):>6}"
+            )
         typer.echo(f"mAP50 {_fmt(report.map50)}")
         if report.unmapped:
             typer.echo("left out (not in the class map): " + ", ".join(f"{k} {v}" for k, v in sorted(report.unmapped.items())))

@@ -83,7 +83,7 @@ class ClassMetrics:
 class EvalReport:
     model: str
     data: str
-    confidence: float
+    confidence: dict[str, float]  # operating threshold per class
     images: int
     seconds: float
     per_class: tuple[ClassMetrics, ...]
@@ -164,10 +164,12 @@ def average_precision(scores: np.ndarray, tp: np.ndarray, n_gt: int) -> float | 
 def score(
     pairs: Iterable[tuple[Sequence[GtBox], Sequence[Detection]]],
     classes: Sequence[str],
-    confidence: float,
+    confidence: float | Mapping[str, float],
     iou: float = 0.5,
 ) -> list[ClassMetrics]:
-    """Metrics per class over (ground truth, detections) pairs, one pair per image."""
+    """Metrics per class over (ground truth, detections) pairs, one pair per image. ``confidence``:
+    the operating threshold, one for all classes or per class."""
+    conf = _per_class(confidence, classes)
     acc: dict[str, dict] = {c: {"scores": [], "tp": [], "n_gt": 0} for c in classes}
     for gt, dets in pairs:
         for c in classes:
@@ -181,7 +183,7 @@ def score(
         s = np.asarray(acc[c]["scores"], dtype=float)
         t = np.asarray(acc[c]["tp"], dtype=bool)
         n_gt = acc[c]["n_gt"]
-        at = s >= confidence
+        at = s >= conf[c]
         n_pred, tp = int(at.sum()), int(t[at].sum())
         out.append(
             ClassMetrics(
@@ -195,6 +197,12 @@ def score(
             )
         )
     return out
+
+
+def _per_class(confidence: float | Mapping[str, float], classes: Sequence[str]) -> dict[str, float]:
+    if isinstance(confidence, Mapping):
+        return {c: float(confidence.get(c, 0.5)) for c in classes}
+    return {c: float(confidence) for c in classes}
 
 
 # --- reading labelled folders ---------------------------------------------------------------------
@@ -375,7 +383,7 @@ def to_gt(boxes: Iterable[tuple[str, tuple]], class_map: Mapping[str, str | None
 def evaluate_folder(
     data_dir: str | Path,
     detect: Callable[[np.ndarray], Sequence[Detection]],
-    confidence: float,
+    confidence: float | Mapping[str, float],
     class_map: Mapping[str, str | None] | None = None,
     model: str = "",
     on_error: Callable[[InputError], None] | None = None,
@@ -412,7 +420,7 @@ def evaluate_folder(
     return EvalReport(
         model=model,
         data=str(data_dir),
-        confidence=confidence,
+        confidence=_per_class(confidence, classes),
         images=len(pairs),
         seconds=time.perf_counter() - t0,
         per_class=tuple(per_class),
@@ -432,19 +440,24 @@ def evaluate_model(
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> EvalReport:
     """Load the detector the settings name (at a low score floor), run production tiling (no ROI:
-    labels cover the whole image) on ``data_dir``, and score at ``settings.detect.confidence``."""
+    labels cover the whole image) on ``data_dir``, and score at the operating confidence:
+    ``settings.detect.confidence`` when set, else the model's own per-class operating point."""
     from dataclasses import replace
 
     from patrol.detect.engine import plan_from_settings, run_tiles
+    from patrol.detect.onnx import class_thresholds
     from patrol.detect.registry import load_detector, model_path
 
     s = settings.detect
-    det = load_detector(replace(s, confidence=min(EVAL_SCORE_FLOOR, s.confidence)))
+    floor = EVAL_SCORE_FLOOR if s.confidence is None else min(EVAL_SCORE_FLOOR, s.confidence)
+    det = load_detector(replace(s, confidence=floor))
+    names = tuple(getattr(det, "class_names", ()) or CLASSES)
+    operating = class_thresholds(names, s.confidence, getattr(det, "model_confidence", None))
     plan = plan_from_settings(s, det)
     return evaluate_folder(
         data_dir,
         lambda image: run_tiles(image, det, plan).detections,
-        confidence=s.confidence,
+        confidence=operating,
         class_map=class_map,
         model=str(model_path(s)),
         on_error=on_error,

@@ -9,6 +9,7 @@ session, tested on synthetic arrays.
 from __future__ import annotations
 
 import ast
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,46 @@ def to_detections(
     return out
 
 
+DEFAULT_CONFIDENCE = 0.5
+
+
+def parse_operating_confidence(meta: dict[str, str], names: tuple[str, ...]) -> dict[str, float] | None:
+    """Per-class operating confidence that ``patrol train`` stores in the ONNX metadata
+    (``patrol_confidence`` JSON per class, ``patrol_default_confidence`` for the rest); None if absent
+    or malformed."""
+    raw = meta.get("patrol_confidence")
+    default = meta.get("patrol_default_confidence")
+    try:
+        per = json.loads(raw) if raw else {}
+        d = float(default) if default else None
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(per, dict) or (not per and d is None):
+        return None
+    out: dict[str, float] = {}
+    for n in names:
+        v = per.get(n, d)
+        if v is None:
+            v = DEFAULT_CONFIDENCE
+        try:
+            out[n] = min(max(float(v), 0.0), 1.0)
+        except (TypeError, ValueError):
+            return None
+    return out
+
+
+def class_thresholds(
+    names: tuple[str, ...], confidence: float | None, model_confidence: dict[str, float] | None
+) -> dict[str, float]:
+    """Score threshold per class: an explicit ``confidence`` for all; else the model's operating
+    point; else 0.5."""
+    if confidence is not None:
+        return {n: float(confidence) for n in names}
+    if model_confidence:
+        return {n: model_confidence.get(n, DEFAULT_CONFIDENCE) for n in names}
+    return {n: DEFAULT_CONFIDENCE for n in names}
+
+
 def default_threads() -> int:
     """Intra-op threads: the cores this process may run on (not every core of the host, which is
     what ORT's default counts and which oversubscribes a container or a pinned worker)."""
@@ -157,13 +198,15 @@ def default_threads() -> int:
 class OnnxDetector:
     """A YOLO ONNX model on ONNX Runtime (CPU). ``detect(image_bgr) -> list[Detection]``.
 
+    ``confidence`` None = each class at the model's operating point (``patrol_confidence`` metadata,
+    chosen on validation by ``patrol train``), else 0.5; a number = that threshold for every class.
     Raises ModelError when the file is missing or is not a usable YOLO detection model.
     """
 
     def __init__(
         self,
         path: str | Path,
-        confidence: float = 0.5,
+        confidence: float | None = None,
         iou: float = 0.5,
         threads: int = 0,
         max_det: int = 300,
@@ -195,7 +238,10 @@ class OnnxDetector:
             nc = _num_classes(n_out)
             names = tuple(f"class_{i}" for i in range(nc)) if nc else ()
         self.class_names: tuple[str, ...] = names
-        self.confidence = confidence
+        self.model_confidence = parse_operating_confidence(meta, names)
+        self.thresholds = class_thresholds(names, confidence, self.model_confidence)
+        self._thr = np.array([self.thresholds[n] for n in names], dtype=np.float64)
+        self.confidence = float(self._thr.min()) if len(self._thr) else DEFAULT_CONFIDENCE  # decode floor
         self.iou = iou
         self.max_det = max_det
         self.metadata = dict(meta)
@@ -211,6 +257,10 @@ class OnnxDetector:
         boxed, lb = letterbox(image, self.input_wh)
         out = self.infer_raw(to_blob(boxed))
         boxes, scores, cls = decode_yolo(out, self.confidence, self.iou, self.max_det)
+        if len(cls) and len(self._thr):
+            known = cls < len(self._thr)
+            keep = ~known | (scores >= self._thr[np.minimum(cls, len(self._thr) - 1)])
+            boxes, scores, cls = boxes[keep], scores[keep], cls[keep]
         return to_detections(boxes, scores, cls, lb, (w, h), self.class_names)
 
 

@@ -27,10 +27,10 @@ def offline_env(config_dir: str | Path | None = None) -> None:
 class UltralyticsDetector:
     """A YOLO model run by ultralytics (CPU). ``detect(image_bgr) -> list[Detection]``."""
 
-    def __init__(self, model, path: Path, confidence: float, iou: float, imgsz: int | None, max_det: int) -> None:
+    def __init__(self, model, path: Path, confidence: float | None, iou: float, imgsz: int | None, max_det: int) -> None:
         self.model = model
         self.path = path
-        self.confidence = confidence
+        self.confidence = 0.5 if confidence is None else confidence  # .pt files carry no operating point
         self.iou = iou
         self.max_det = max_det
         names = model.names
@@ -65,7 +65,7 @@ class UltralyticsDetector:
 
 def load(
     path: str | Path,
-    confidence: float = 0.5,
+    confidence: float | None = None,
     iou: float = 0.5,
     imgsz: int | None = None,
     max_det: int = 300,

@@ -78,7 +78,7 @@ def _head(rows, n_pad: int = 0, nc: int = 4) -> np.ndarray:
     return np.asarray(cols, dtype=np.float32).T[None]
 
 
-def synthetic_onnx(path, input_hw=(64, 64), names="{0: 'vehicle', 1: 'garbage'}"):
+def synthetic_onnx(path, input_hw=(64, 64), names="{0: 'vehicle', 1: 'garbage'}", meta=None):
     """A tiny ONNX 'detector' (no torch) whose head is a constant: a vehicle box at model pixels
     (22, 12, 42, 20) scoring 0.9 and a garbage box at (7, 47, 13, 53) scoring 0.6, in every input."""
     onnx = pytest.importorskip("onnx")
@@ -103,6 +103,8 @@ def synthetic_onnx(path, input_hw=(64, 64), names="{0: 'vehicle', 1: 'garbage'}"
     model.ir_version = 8
     if names is not None:
         model.metadata_props.add(key="names", value=names)
+    for k, v in (meta or {}).items():
+        model.metadata_props.add(key=k, value=v)
     onnx.save(model, str(path))
     return path
 

@@ -135,3 +135,18 @@ def test_eval_cli(model, tmp_path):
     assert "vehicle" in r.stdout and "mAP50" in r.stdout
     r = CliRunner().invoke(app, ["eval", "--model", str(model), "--data", str(d), "--class-map", "car=truck"])
     assert r.exit_code == 2 and "not a patrol class" in r.stderr
+
+
+def test_eval_uses_the_models_operating_point(tmp_path):
+    m = synthetic_onnx(tmp_path / "op.onnx", meta={"patrol_confidence": '{"vehicle": 0.95, "garbage": 0.3}'})
+    d = tmp_path / "data"
+    d.mkdir()
+    cv2.imwrite(str(d / "a.png"), np.zeros((64, 64, 3), np.uint8))
+    (d / "classes.txt").write_text("car\n")
+    (d / "a.txt").write_text("0 0.5 0.25 0.3125 0.125\n")
+    rep = json.loads(CliRunner().invoke(app, ["eval", "--model", str(m), "--data", str(d), "--json"]).stdout)
+    veh = next(c for c in rep["per_class"] if c["class_name"] == "vehicle")
+    assert rep["confidence"]["vehicle"] == 0.95 and rep["confidence"]["garbage"] == 0.3
+    assert veh["ap50"] == 1.0 and veh["n_pred"] == 0 and veh["recall"] == 0.0  # 0.9 < 0.95 at the operating point
+    rep = json.loads(CliRunner().invoke(app, ["eval", "--model", str(m), "--data", str(d), "--json", "--confidence", "0.5"]).stdout)
+    assert next(c for c in rep["per_class"] if c["class_name"] == "vehicle")["recall"] == 1.0

@@ -156,3 +156,20 @@ def test_runtime_path_never_imports_torch(tmp_path):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    "meta, confidence, expect",
+    [
+        ({}, None, ["vehicle", "garbage"]),  # no operating point stored: 0.5 for all
+        ({"patrol_confidence": '{"vehicle": 0.95, "garbage": 0.55}'}, None, ["garbage"]),  # vehicle 0.9 < 0.95
+        ({"patrol_confidence": '{"vehicle": 0.95}', "patrol_default_confidence": "0.65"}, None, []),  # garbage 0.6 < 0.65
+        ({"patrol_confidence": '{"vehicle": 0.95, "garbage": 0.55}'}, 0.5, ["vehicle", "garbage"]),  # explicit wins
+        ({"patrol_confidence": "not json"}, None, ["vehicle", "garbage"]),
+    ],
+)
+def test_operating_confidence_from_metadata(tmp_path, meta, confidence, expect):
+    from patrol.detect.onnx import OnnxDetector
+
+    det = OnnxDetector(_synthetic_model(tmp_path / "m.onnx", meta=meta), confidence=confidence, threads=1)
+    assert [d.class_name for d in det.detect(np.zeros((64, 64, 3), np.uint8))] == expect
