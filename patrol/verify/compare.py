@@ -37,6 +37,7 @@ class Inconclusive(StrEnum):
     BLUR = "blur"
     NO_AFTER_FRAME = "no_after_frame"
     NO_BEFORE_IMAGE = "no_before_image"
+    CONFLICTS_WITH_FINDING = "conflicts_with_finding"
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,29 @@ class _Frames:
         return None
 
 
+class ImageCache:
+    """The last few decoded frames: the cases of one flight share a few after frames (and often
+    before frames), and a 20 MP JPEG takes longer to decode than a verification takes."""
+
+    def __init__(self, size: int = 3) -> None:
+        self.size = size
+        self._items: dict[str, np.ndarray] = {}
+
+    def get(self, meta: Any) -> np.ndarray:
+        from patrol.ingest import load_image
+
+        key = frame_key(meta)
+        if key in self._items:
+            img = self._items.pop(key)
+        else:
+            img = load_image(meta)
+        if self.size > 0:
+            self._items[key] = img  # most recent last
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
+        return img
+
+
 def _inconclusive(reason: Inconclusive, text: str, **kw: Any) -> Verification:
     return Verification(Verdict.INCONCLUSIVE, 0.0, (text,), reason, **kw)
 
@@ -128,15 +151,16 @@ def verify_metas(
     *,
     detector: Any = None,
     after_detections: Sequence[Any] | None = None,
+    images: ImageCache | None = None,
 ) -> VerifyResult:
-    """Load both frames' pixels, place both cameras in a LocalFrame at the spot, verify.
-    BadImage (an InputError) when a frame cannot be decoded."""
+    """Load both frames' pixels (through ``images`` when given), place both cameras in a LocalFrame
+    at the spot, verify. BadImage (an InputError) when a frame cannot be decoded."""
     from patrol.geo.crs import LocalFrame
-    from patrol.ingest import load_image
 
     local = LocalFrame(lat_deg, lon_deg)
-    before_img = load_image(before_meta)
-    after_img = load_image(after_meta)
+    images = images or ImageCache(0)
+    before_img = images.get(before_meta)
+    after_img = images.get(after_meta)
     return verify_images(
         before_img,
         after_img,
@@ -162,6 +186,8 @@ def verify_case(
     at: datetime | None = None,
     preferred_frame: str | None = None,
     save: bool = True,
+    images: ImageCache | None = None,
+    reobserved: bool = False,
 ) -> Verification:
     """Verify one case (a ``patrol.cases.Case``) on the frames of a later flight.
 
@@ -171,6 +197,11 @@ def verify_case(
     image into ``evidence_dir`` (when given), saves the record and applies the verdict to the case
     (``save``). Problems with one case (no evidence, unreadable image) come back as an
     ``inconclusive`` verdict, never as an exception.
+
+    ``reobserved``: the flight found the problem again (its finding matched the case), so the check
+    only documents it (the record and evidence image are saved, the case's status is the cases
+    stage's business); a ``fixed`` against that finding becomes ``inconclusive``
+    (``conflicts_with_finding``) for a reviewer.
     """
     from patrol.cases.model import now_utc
 
@@ -219,7 +250,7 @@ def verify_case(
             try:
                 r = verify_metas(
                     before_meta, after_meta, case.evidence_bbox_xyxy_px, case.class_name, case.lat_deg, case.lon_deg,
-                    settings, detector=detector, after_detections=dets,
+                    settings, detector=detector, after_detections=dets, images=images,
                 )
             except InputError as e:
                 v = _inconclusive(Inconclusive.NO_BEFORE_IMAGE if e.path == before_meta.path else Inconclusive.NO_AFTER_FRAME, str(e), **base)
@@ -227,12 +258,19 @@ def verify_case(
                 v = dataclasses.replace(r.verification, **base)
                 if dets is not None:
                     v = dataclasses.replace(v, reasons=(*v.reasons, "detections from the flight's detect stage"))
+                if reobserved and v.verdict == Verdict.FIXED:
+                    v = dataclasses.replace(
+                        v,
+                        verdict=Verdict.INCONCLUSIVE,
+                        inconclusive_reason=Inconclusive.CONFLICTS_WITH_FINDING,
+                        reasons=(f"the flight found this {case.class_name} again nearby, but its evidence spot looks clear", *v.reasons),
+                    )
                 if evidence_dir is not None and r.crops is not None:
                     path = Path(evidence_dir) / f"case-{case.case_id}-{_safe(flight_id)}.jpg"
                     write_evidence(path, evidence_image(r.crops, v, title=f"case {case.case_id}"))
                     v = dataclasses.replace(v, evidence_path=str(path))
     if save:
-        save_verification(store, v, flight_id)
+        save_verification(store, v, flight_id, apply=not reobserved)
     return v
 
 
@@ -240,10 +278,10 @@ def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)[:40]
 
 
-def save_verification(store: Any, v: Verification, flight_id: str) -> Any:
+def save_verification(store: Any, v: Verification, flight_id: str, *, apply: bool = True) -> Any:
     """Store the record (``patrol.store`` VerificationRecord) and move the case by its verdict
-    (``patrol.cases.service.apply_verdict``). An inconclusive verdict is stored with
-    ``details.needs_review`` so reviewers see it; the case's status is left as it is."""
+    (``patrol.cases.service.apply_verdict``; not with ``apply`` False). An inconclusive verdict is
+    stored with ``details.needs_review`` so reviewers see it; the case's status is left as it is."""
     from patrol.cases.model import now_utc
     from patrol.cases.service import apply_verdict
     from patrol.store.repo import VerificationRecord
@@ -261,6 +299,8 @@ def save_verification(store: Any, v: Verification, flight_id: str) -> Any:
         evidence_path=v.evidence_path,
         details={k: details[k] for k in details if k not in ("case_id", "before_frame", "after_frame", "evidence_path", "verified_at")},
     )
+    if not apply:
+        return store.save_verification(rec)
     return apply_verdict(store, rec)
 
 
@@ -275,25 +315,39 @@ def verify_flight(
 ) -> list[Verification]:
     """Verify every case the flight queued (its spot covered, nothing found there); mark the stage.
 
-    ``detector`` None = the detections the flight's detect stage stored (no model is loaded)."""
+    With ``[verify] verify_reobserved`` also every case the flight re-observed (documented with an
+    evidence image and a record; its status is left to the cases stage). ``detector`` None = the
+    detections the flight's detect stage stored (no model is loaded)."""
     pending = store.pending_verifications(flight_id)
     frames = _Frames(store)
     after_metas = list(frames.of_flight(flight_id).values())
     flight = store.get_flight(flight_id)
     at = flight.started_at if flight is not None and flight.started_at is not None else None
-    out: list[Verification] = []
-    for i, q in enumerate(pending):
+    jobs: list[tuple[Any, str | None, bool]] = []
+    for q in pending:
         case = store.get_case(q.case_id)
         if case is None:
             raise VerifyError(f"queued verification for unknown case {q.case_id}")
+        jobs.append((case, q.frame_path, False))
+    if settings.verify.verify_reobserved:
+        queued = {q.case_id for q in pending}
+        done = {r.case_id for r in store.verifications(flight_id=flight_id)}
+        for case in store.list_cases(flight_id=flight_id):
+            if case.first_flight_id != flight_id and case.case_id not in queued and case.case_id not in done:
+                jobs.append((case, None, True))
+    # group by the frame the evidence came from, so the image cache is hit
+    jobs.sort(key=lambda j: (j[0].evidence_frame or "", j[0].case_id))
+    images = ImageCache(3)
+    out: list[Verification] = []
+    for i, (case, preferred, reobserved) in enumerate(jobs):
         out.append(
             verify_case(
-                store, case, after_metas, detector, settings, flight_id=flight_id, evidence_dir=evidence_dir,
-                at=at, preferred_frame=q.frame_path,
+                store, case, after_metas, None if reobserved else detector, settings, flight_id=flight_id,
+                evidence_dir=evidence_dir, at=at, preferred_frame=preferred, images=images, reobserved=reobserved,
             )
         )
         if progress is not None:
-            progress(VERIFY_STAGE, i + 1, len(pending))
+            progress(VERIFY_STAGE, i + 1, len(jobs))
     verdicts: dict[str, int] = {}
     for v in out:
         verdicts[str(v.verdict)] = verdicts.get(str(v.verdict), 0) + 1

@@ -84,3 +84,26 @@ def test_unrelated_pixels_give_inconclusive_and_leave_the_case_for_review(tmp_pa
         assert rec.details["inconclusive_reason"] == "registration_failed"
         assert rec.details["needs_review"] is True
         assert store.get_case(rec.case_id).status == CaseStatus.OPEN
+
+
+def test_reobserved_cases_are_documented_without_touching_their_status(flights, tmp_path):
+    import dataclasses
+
+    before, after, zones = flights
+    det = BoxDetector([before, after])
+    base = Settings()
+    settings = dataclasses.replace(base, verify=dataclasses.replace(base.verify, verify_reobserved=True))
+    with open_store(tmp_path / "p.db") as store:
+        process_flight([before.folder], settings, store, det, None, zones=zones)
+        s = process_flight([after.folder], settings, store, det, tmp_path / "out", zones=zones)
+        recs = {r.case_id: r for r in store.verifications(flight_id=s.flight_id)}
+        cases = {c.case_id: c for c in store.list_cases()}
+        assert len(recs) == s.cases_queued + s.cases_reobserved
+        for cid, rec in recs.items():
+            c = cases[cid]
+            if c.category == "exposed_garbage":
+                assert rec.verdict == "fixed"
+            else:  # re-observed: the flight found it again
+                assert rec.verdict == "still_present", rec.details
+                assert c.status != CaseStatus.FIXED
+                assert all(e.source != "verification" for e in store.events(cid))
