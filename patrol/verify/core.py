@@ -292,6 +292,24 @@ def verify_images(
         if reg.plausible(cand, centre_w):
             h_w, method = cand, "features"
             reasons.append(f"aligned by {s.features} features guided by the {'camera poses' if prior_kind == 'geometry' else 'whole-image alignment'} ({fm.inliers} RANSAC inliers of {fm.matches})")
+    def surround_corr(h: np.ndarray) -> float:
+        """Correlation of the before crop and the after crop warped by ``h``, outside the object."""
+        dsz = (gb.shape[1], gb.shape[0])
+        al = cv2.warpPerspective(ga, h, dsz, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+        ok = cv2.warpPerspective(np.full(ga.shape, 255, np.uint8), h, dsz, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
+        return reg.correlation(gb, al, (feat_mask > 0) & ok)
+
+    if h_w is not None and fm.inliers < 3 * s.min_inliers:
+        # few inliers (repetitive parking rows, a changed scene): keep them only if they explain the
+        # surroundings at least as well as the prior alignment does
+        c_feat, c_prior = surround_corr(h_w), surround_corr(prior_w)
+        if c_prior > c_feat + 0.02:
+            reasons[-1] = (
+                f"{s.features} features ({fm.inliers} inliers) rejected: the "
+                f"{'camera poses' if prior_kind == 'geometry' else 'whole-image alignment'} fit the surroundings better "
+                f"(correlation {c_prior:.2f} vs {c_feat:.2f})"
+            )
+            h_w, method = prior_w, prior_kind
     if h_w is None:
         fm2 = reg.feature_homography(gb, ga, kind=s.features, ratio=s.ratio, min_inliers=s.min_inliers, before_mask=feat_mask)
         if fm2.h_ab is not None and reg.plausible(fm2.h_ab, centre_w):
@@ -308,12 +326,6 @@ def verify_images(
 
     if s.ecc and method == "features":
         # keep ECC only when it raises the correlation of the surroundings, measured the same way
-        def surround_corr(h: np.ndarray) -> float:
-            dsz = (gb.shape[1], gb.shape[0])
-            al = cv2.warpPerspective(ga, h, dsz, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-            ok = cv2.warpPerspective(np.full(ga.shape, 255, np.uint8), h, dsz, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
-            return reg.correlation(gb, al, (feat_mask > 0) & ok)
-
         c0 = surround_corr(h_w)
         h_e, c_ecc = reg.ecc_refine(gb, ga, h_w, mask=feat_mask, iterations=30)
         if c_ecc > -1.0 and reg.plausible(h_e, ((box_w[0] + box_w[2]) / 2, (box_w[1] + box_w[3]) / 2)):
