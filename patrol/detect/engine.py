@@ -53,9 +53,10 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def plan_from_settings(settings: DetectSettings, detector: Any) -> TilePlan:
-    """TilePlan from the detect settings; tile_px 0 = the detector's input size (native pixels).
-    The overlap is capped at half a tile (beyond that every pixel is run more than 4 times)."""
-    tile = settings.tile_px or int(getattr(detector, "input_wh", (640, 640))[0])
+    """TilePlan from the detect settings; tile_px 0 = the tile size the model was trained on
+    (``patrol_tile_px`` metadata), else its input size (native pixels). The overlap is capped at half
+    a tile (beyond that every pixel is run more than 4 times)."""
+    tile = settings.tile_px or int(getattr(detector, "tile_px", 0) or getattr(detector, "input_wh", (640, 640))[0])
     overlap = min(settings.overlap_px, tile // 2)
     classes = tuple(getattr(detector, "class_names", ()) or CLASSES)
     return TilePlan(tile, overlap, settings.iou, settings.ios, scale_passes(settings.class_scales, classes))

@@ -239,6 +239,10 @@ class OnnxDetector:
             names = tuple(f"class_{i}" for i in range(nc)) if nc else ()
         self.class_names: tuple[str, ...] = names
         self.model_confidence = parse_operating_confidence(meta, names)
+        try:  # the tile size the model was trained on (``patrol train``), else its input size
+            self.tile_px = int(meta.get("patrol_tile_px") or 0) or self.input_wh[0]
+        except ValueError:
+            self.tile_px = self.input_wh[0]
         self.thresholds = class_thresholds(names, confidence, self.model_confidence)
         self._thr = np.array([self.thresholds[n] for n in names], dtype=np.float64)
         self.confidence = float(self._thr.min()) if len(self._thr) else DEFAULT_CONFIDENCE  # decode floor

@@ -173,3 +173,15 @@ def test_operating_confidence_from_metadata(tmp_path, meta, confidence, expect):
 
     det = OnnxDetector(_synthetic_model(tmp_path / "m.onnx", meta=meta), confidence=confidence, threads=1)
     assert [d.class_name for d in det.detect(np.zeros((64, 64, 3), np.uint8))] == expect
+
+
+def test_tile_px_from_metadata(tmp_path):
+    from patrol.config import DetectSettings
+    from patrol.detect.engine import plan_from_settings
+    from patrol.detect.onnx import OnnxDetector
+
+    det = OnnxDetector(_synthetic_model(tmp_path / "m.onnx", meta={"patrol_tile_px": "96"}), threads=1)
+    assert det.tile_px == 96 and plan_from_settings(DetectSettings(), det).tile_px == 96
+    assert plan_from_settings(DetectSettings(tile_px=128), det).tile_px == 128  # settings win
+    plain = OnnxDetector(_synthetic_model(tmp_path / "p.onnx"), threads=1)
+    assert plain.tile_px == 64
