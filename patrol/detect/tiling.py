@@ -258,34 +258,59 @@ def _pieces_of_one(a: np.ndarray, b: np.ndarray, frac: float, touch_px: float = 
     return fx >= frac or fy >= frac
 
 
-def _greedy(boxes: np.ndarray, scores: np.ndarray, cut: np.ndarray, iou: float, ios: float):
+Sides = tuple[bool, bool, bool, bool]  # cut on the left, top, right, bottom
+
+
+def _absorb(kb: np.ndarray, ks: float, kc: list[bool], b: np.ndarray, sc: float, c: Sequence[bool]) -> None:
+    """Merge box ``b`` (score ``sc``, cut sides ``c``) into cluster ``kb``/``ks``/``kc`` in place.
+
+    Each side comes from the higher-scoring box that saw that side (not cut there); a side that no
+    box saw is the outermost of the two (the object goes on past both tile edges).
+    """
+    for side in range(4):
+        seen_k, seen_b = not kc[side], not c[side]
+        if seen_k and seen_b:
+            if sc > ks:
+                kb[side] = b[side]
+        elif seen_b:
+            kb[side] = b[side]
+        elif not seen_k:
+            kb[side] = min(kb[side], b[side]) if side < 2 else max(kb[side], b[side])
+        kc[side] = not (seen_k or seen_b)
+
+
+def _greedy(boxes: np.ndarray, scores: np.ndarray, cut: list[list[bool]], iou: float, ios: float):
+    """Highest score first: a box overlapping a kept cluster (IoU > ``iou`` or IoS > ``ios``) joins
+    the highest-scoring such cluster; otherwise it starts one. For whole boxes this is plain NMS."""
     order = np.argsort(-scores, kind="stable")
     kb: list[np.ndarray] = []
     ks: list[float] = []
-    kc: list[bool] = []
+    kc: list[list[bool]] = []
     for i in order:
         b = boxes[i]
         if kb:
             kiou, kios = _overlaps(b, np.asarray(kb))
             hit = np.where((kiou > iou) | (kios > ios))[0]
             if hit.size:
-                k = int(hit[0])  # the highest-scoring kept box it overlaps
-                if cut[i] or kc[k]:  # a piece of one object: the union is the object
-                    kc[k] = kc[k] and bool(cut[i])
-                    kb[k] = np.concatenate([np.minimum(kb[k][:2], b[:2]), np.maximum(kb[k][2:], b[2:])])
+                k = int(hit[0])
+                _absorb(kb[k], ks[k], kc[k], b, float(scores[i]), cut[i])
                 continue
-        kb.append(b.copy())
+        kb.append(b.astype(np.float64).copy())
         ks.append(float(scores[i]))
-        kc.append(bool(cut[i]))
+        kc.append(list(cut[i]))
     return kb, ks, kc
 
 
-def _merge_class(boxes: np.ndarray, scores: np.ndarray, cut: np.ndarray, iou: float, ios: float, join_frac: float):
-    """Greedy, highest score first: a box overlapping a kept one (IoU > ``iou`` or IoS > ``ios``) is
-    dropped, and if either was cut by its tile's edge the kept box grows to cover both (pieces of one
-    object). Kept boxes that are both cut and meet like two pieces of one object
-    (``_pieces_of_one``) are joined: an object wider than the tile overlap is cut in every tile.
-    Repeated until nothing changes, since a grown box can now cover a piece it did not before."""
+def _facing(a: Sequence[bool], b: Sequence[bool]) -> bool:
+    """Cut sides that face each other: a's right and b's left (or the reverse), or top and bottom."""
+    return (a[2] and b[0]) or (a[0] and b[2]) or (a[3] and b[1]) or (a[1] and b[3])
+
+
+def _merge_class(boxes: np.ndarray, scores: np.ndarray, cut: list[list[bool]], iou: float, ios: float, join_frac: float):
+    """Greedy clustering (``_greedy``), then clusters whose cut sides face each other and that meet
+    like two pieces of one object (``_pieces_of_one``) are joined: an object wider than the tile
+    overlap is cut in every tile that sees it. Repeated until nothing changes, since a grown box can
+    now overlap a piece it did not before."""
     kb, ks, kc = _greedy(boxes, scores, cut, iou, ios)
     while True:
         n = len(kb)
@@ -294,14 +319,15 @@ def _merge_class(boxes: np.ndarray, scores: np.ndarray, cut: np.ndarray, iou: fl
             joined = False
             for a in range(len(kb)):
                 for c in range(a + 1, len(kb)):
-                    if kc[a] and kc[c] and _pieces_of_one(kb[a], kb[c], join_frac):
-                        kb[a] = np.concatenate([np.minimum(kb[a][:2], kb[c][:2]), np.maximum(kb[a][2:], kb[c][2:])])
+                    if _facing(kc[a], kc[c]) and _pieces_of_one(kb[a], kb[c], join_frac):
+                        _absorb(kb[a], ks[a], kc[a], kb[c], ks[c], kc[c])
+                        ks[a] = max(ks[a], ks[c])
                         del kb[c], ks[c], kc[c]
                         joined = True
                         break
                 if joined:
                     break
-        kb, ks, kc = _greedy(np.asarray(kb).reshape(-1, 4), np.asarray(ks), np.asarray(kc, dtype=bool), iou, ios)
+        kb, ks, kc = _greedy(np.asarray(kb).reshape(-1, 4), np.asarray(ks), kc, iou, ios)
         if len(kb) == n:
             return kb, ks
 
@@ -310,18 +336,23 @@ def merge_detections(
     dets: Sequence[Detection],
     iou: float,
     ios: float,
-    cut: Sequence[bool] | None = None,
+    cut: Sequence[bool | Sides] | None = None,
     join_frac: float = 0.5,
 ) -> list[Detection]:
     """Cross-tile merge, per class. A box is dropped when it overlaps a higher-scoring kept box by IoU
     > ``iou`` (NMS) or lies more than ``ios`` inside it (intersection over the smaller box: tile-edge
-    fragments, which NMS keeps because their IoU with the whole object is low). ``cut`` flags boxes
-    that touch an inner edge of their tile: a dropped cut box widens the box that dropped it, and two
-    kept cut boxes that meet or overlap along one axis and share at least ``join_frac`` of their extent
-    along the other become one (their union, the higher score).
-    Returned highest score first.
+    fragments, which NMS keeps because their IoU with the whole object is low).
+
+    ``cut`` says which sides of each box lie on an inner edge of its tile (left, top, right, bottom;
+    one bool = all four): there the object may go on. A dropped box lends the kept one each side it saw
+    and the kept one did not, so pieces of an object cut by tile borders add up to the object; two
+    kept boxes whose cut sides face each other, that meet or overlap along one axis and share at least
+    ``join_frac`` of their extent along the other, become one. Returned highest score first.
     """
-    flags = np.zeros(len(dets), dtype=bool) if cut is None else np.asarray(cut, dtype=bool)
+    if cut is None:
+        flags: list[list[bool]] = [[False] * 4 for _ in dets]
+    else:
+        flags = [[bool(c)] * 4 if isinstance(c, (bool, np.bool_)) else [bool(v) for v in c] for c in cut]
     if len(flags) != len(dets):
         raise ValueError(f"cut has {len(flags)} flags for {len(dets)} detections")
     out: list[Detection] = []
@@ -329,28 +360,24 @@ def merge_detections(
         idx = [i for i, d in enumerate(dets) if d.class_name == name]
         boxes = np.array([dets[i].bbox_xyxy_px for i in idx], dtype=np.float64)
         scores = np.array([dets[i].score for i in idx], dtype=np.float64)
-        kb, ks = _merge_class(boxes, scores, flags[idx], iou, ios, join_frac)
+        kb, ks = _merge_class(boxes, scores, [flags[i] for i in idx], iou, ios, join_frac)
         for b, sc in zip(kb, ks):
-            out.append(Detection((float(b[0]), float(b[1]), float(b[2]), float(b[3])), name, sc))
+            if b[2] > b[0] and b[3] > b[1]:
+                out.append(Detection((float(b[0]), float(b[1]), float(b[2]), float(b[3])), name, sc))
     out.sort(key=lambda d: -d.score)
     return out
 
 
-def cut_flags(dets: Sequence[Detection], tile: Tile, image_wh: tuple[int, int], margin_px: float = 1.5) -> list[bool]:
-    """For boxes in tile pixels: True when a box touches an edge of the tile that is not the image's
-    edge (the object may continue in the neighbouring tile)."""
+def cut_flags(dets: Sequence[Detection], tile: Tile, image_wh: tuple[int, int], margin_px: float = 3.0) -> list[Sides]:
+    """For boxes in tile pixels: which sides (left, top, right, bottom) lie within ``margin_px`` of an
+    edge of the tile that is not the image's edge (the object may continue in the neighbouring tile)."""
     x1t, y1t, x2t, y2t = tile.bbox_xyxy_px
     w, h = x2t - x1t, y2t - y1t
     iw, ih = image_wh
-    out = []
+    out: list[Sides] = []
     for d in dets:
         x1, y1, x2, y2 = d.bbox_xyxy_px
-        out.append(
-            (x1 <= margin_px and x1t > 0)
-            or (y1 <= margin_px and y1t > 0)
-            or (x2 >= w - margin_px and x2t < iw)
-            or (y2 >= h - margin_px and y2t < ih)
-        )
+        out.append((x1 <= margin_px and x1t > 0, y1 <= margin_px and y1t > 0, x2 >= w - margin_px and x2t < iw, y2 >= h - margin_px and y2t < ih))
     return out
 
 
