@@ -42,6 +42,9 @@ class DetectSettings:
     ios: float = 0.7  # drop a box lying more than this fraction inside a higher-scoring one (tile fragments)
     roi_margin_m: float = 3.0  # zones are grown by this much before choosing tiles (objects on the edge)
     class_scales: dict[str, float] = field(default_factory=dict)  # e.g. {vehicle = 0.5}: downscaled pass
+    # on geotagged frames finer than this GSD (m/px), find the class on the frame resized to about it:
+    # large objects then fit whole in a tile (class_scales, when set for a class, wins)
+    class_gsd_m: dict[str, float] = field(default_factory=lambda: {"vehicle": 0.05})
     threads: int = 0  # ONNX Runtime intra-op threads; 0 = the cores this process may use
 
 
