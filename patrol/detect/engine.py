@@ -52,14 +52,34 @@ def read_image(path: str | Path) -> np.ndarray:
     return img
 
 
-def plan_from_settings(settings: DetectSettings, detector: Any) -> TilePlan:
+MIN_USEFUL_SCALE_GAP = 0.8  # a class scale above this runs with the native pass (not worth a pass)
+
+
+def class_scales_for(settings: DetectSettings, gsd_m: float | None) -> dict[str, float]:
+    """Per-class scale: ``class_scales`` as given, plus for each ``class_gsd_m`` class (not already
+    in ``class_scales``) the scale that brings a frame of ``gsd_m`` m/px to about that GSD, when that
+    is a real reduction (below 0.8). No GSD (frame not geotagged) = ``class_scales`` only."""
+    scales = dict(settings.class_scales)
+    if gsd_m is not None and gsd_m > 0:
+        for name, target in settings.class_gsd_m.items():
+            if name in scales or target <= 0:
+                continue
+            s = gsd_m / target
+            if s < MIN_USEFUL_SCALE_GAP:
+                scales[name] = round(max(s, 0.05), 3)
+    return scales
+
+
+def plan_from_settings(settings: DetectSettings, detector: Any, gsd_m: float | None = None) -> TilePlan:
     """TilePlan from the detect settings; tile_px 0 = the tile size the model was trained on
     (``patrol_tile_px`` metadata), else its input size (native pixels). The overlap is capped at half
-    a tile (beyond that every pixel is run more than 4 times)."""
+    a tile (beyond that every pixel is run more than 4 times). ``gsd_m``: the frame's ground sample
+    distance, for GSD-adaptive class scales (``class_gsd_m``); call once per frame when it varies."""
     tile = settings.tile_px or int(getattr(detector, "tile_px", 0) or getattr(detector, "input_wh", (640, 640))[0])
     overlap = min(settings.overlap_px, tile // 2)
     classes = tuple(getattr(detector, "class_names", ()) or CLASSES)
-    return TilePlan(tile, overlap, settings.iou, settings.ios, scale_passes(settings.class_scales, classes))
+    passes = scale_passes(class_scales_for(settings, gsd_m), classes)
+    return TilePlan(tile, overlap, settings.iou, settings.ios, passes)
 
 
 @dataclass(frozen=True)
@@ -251,6 +271,14 @@ def detect_file(
                 roi_px = roi.polygons_px(placed[2], placed[1], settings.detect.roi_margin_m, settings.geo.max_range_m)
             except GeometryError as e:
                 note = f"all tiles run: {e}"
+    gsd = None
+    if placed is not None:
+        try:
+            gsd = placed[2].gsd_m()
+        except GeometryError:
+            gsd = None
+    if gsd is not None:
+        plan = plan_from_settings(settings.detect, detector, gsd)
     result = run_tiles(image, detector, plan, roi_px)
     ground: tuple[GroundPoint | None, ...] = ()
     if placed is not None:

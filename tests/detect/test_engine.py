@@ -185,3 +185,18 @@ def test_tiled_detection_recovers_every_rectangle(rects, overlap):
         boxes.append((name, b))
     dets = detect_frame(paint((w, h), boxes), ColourDetector(), TilePlan(tile_px=320, overlap_px=overlap))
     assert sorted((d.class_name, tuple(int(v) for v in d.bbox_xyxy_px)) for d in dets) == sorted(boxes)
+
+
+@pytest.mark.parametrize(
+    "kw, gsd_m, expect",
+    [
+        ({}, None, [(1.0, None)]),  # not geotagged: one native pass
+        ({}, 0.025, [(1.0, ("garbage",)), (0.5, ("vehicle",))]),  # 2.5 cm/px: vehicles at 5 cm/px
+        ({}, 0.045, [(1.0, None)]),  # 0.9: not worth a second pass
+        ({"class_scales": {"vehicle": 0.25}}, 0.025, [(1.0, ("garbage",)), (0.25, ("vehicle",))]),  # explicit wins
+        ({"class_gsd_m": {}}, 0.01, [(1.0, None)]),  # off
+    ],
+)
+def test_gsd_adaptive_class_scale(kw, gsd_m, expect):
+    plan = plan_from_settings(DetectSettings(**kw), ColourDetector(), gsd_m)
+    assert [(p.scale, p.classes) for p in plan.passes] == expect
