@@ -46,3 +46,10 @@ def test_overrides_apply_on_top_of_file(tmp_path) -> None:
     p.write_text("[detect]\nconfidence = 0.4\n", encoding="utf-8")
     s = load_settings(p, {"detect": {"iou": 0.6}})
     assert (s.detect.confidence, s.detect.iou) == (0.4, 0.6)
+
+
+def test_example_zones_file_loads() -> None:
+    from patrol.zones import load_zones
+
+    zones = load_zones(REPO / "configs" / "example-zones.geojson")
+    assert {z.kind for z in zones.zones} == {"road", "sidewalk", "no_parking", "no_vending", "grid_cell"}
