@@ -247,6 +247,20 @@ def _frame_camera(path: Path, settings: Settings):
     return (meta, frame, cam), None
 
 
+def _gsd(camera: Any) -> float | None:
+    try:
+        g = float(camera.gsd_m())
+    except GeometryError:
+        return None
+    return g if math.isfinite(g) and g > 0 else None
+
+
+def frame_gsd_m(path: str | Path, settings: Settings) -> float | None:
+    """Ground sample distance (m/px) at the centre of a geotagged photo; None when not geotagged."""
+    placed, _ = _frame_camera(Path(path), settings)
+    return _gsd(placed[2]) if placed is not None else None
+
+
 def detect_file(
     path: str | Path,
     detector: Detector,
@@ -271,12 +285,7 @@ def detect_file(
                 roi_px = roi.polygons_px(placed[2], placed[1], settings.detect.roi_margin_m, settings.geo.max_range_m)
             except GeometryError as e:
                 note = f"all tiles run: {e}"
-    gsd = None
-    if placed is not None:
-        try:
-            gsd = placed[2].gsd_m()
-        except GeometryError:
-            gsd = None
+    gsd = _gsd(placed[2]) if placed is not None else None
     if gsd is not None:
         plan = plan_from_settings(settings.detect, detector, gsd)
     result = run_tiles(image, detector, plan, roi_px)

@@ -382,15 +382,15 @@ def to_gt(boxes: Iterable[tuple[str, tuple]], class_map: Mapping[str, str | None
 
 def evaluate_folder(
     data_dir: str | Path,
-    detect: Callable[[np.ndarray], Sequence[Detection]],
+    detect: Callable[[np.ndarray, Path], Sequence[Detection]],
     confidence: float | Mapping[str, float],
     class_map: Mapping[str, str | None] | None = None,
     model: str = "",
     on_error: Callable[[InputError], None] | None = None,
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> EvalReport:
-    """Run ``detect`` (full-frame tiled inference at a low score floor) on every labelled image under
-    ``data_dir`` and score it. Bad files go to ``on_error`` and are left out."""
+    """Run ``detect(image, path)`` (full-frame tiled inference at a low score floor) on every labelled
+    image under ``data_dir`` and score it. Bad files go to ``on_error`` and are left out."""
     from patrol.detect.engine import read_image
 
     cmap = dict(DEFAULT_CLASS_MAP) if class_map is None else dict(class_map)
@@ -414,7 +414,7 @@ def evaluate_folder(
             if on_error:
                 on_error(InputError(img_path, f"cannot read its label file: {e}"))
             continue
-        pairs.append((to_gt(boxes, cmap, unmapped), list(detect(image))))
+        pairs.append((to_gt(boxes, cmap, unmapped), list(detect(image, img_path))))
     classes = [c for c in CLASSES if any(v == c for v in cmap.values())]
     per_class = score(pairs, classes, confidence)
     return EvalReport(
@@ -444,7 +444,7 @@ def evaluate_model(
     ``settings.detect.confidence`` when set, else the model's own per-class operating point."""
     from dataclasses import replace
 
-    from patrol.detect.engine import plan_from_settings, run_tiles
+    from patrol.detect.engine import frame_gsd_m, plan_from_settings, run_tiles
     from patrol.detect.onnx import class_thresholds
     from patrol.detect.registry import load_detector, model_path
 
@@ -454,9 +454,16 @@ def evaluate_model(
     names = tuple(getattr(det, "class_names", ()) or CLASSES)
     operating = class_thresholds(names, s.confidence, getattr(det, "model_confidence", None))
     plan = plan_from_settings(s, det)
+
+    def detect(image: np.ndarray, path: Path) -> Sequence[Detection]:
+        # geotagged photos get the GSD-adaptive class scales, as in `patrol detect`
+        gsd = frame_gsd_m(path, settings) if s.class_gsd_m else None
+        p = plan if gsd is None else plan_from_settings(s, det, gsd)
+        return run_tiles(image, det, p).detections
+
     return evaluate_folder(
         data_dir,
-        lambda image: run_tiles(image, det, plan).detections,
+        detect,
         confidence=operating,
         class_map=class_map,
         model=str(model_path(s)),

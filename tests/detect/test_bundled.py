@@ -31,7 +31,7 @@ def test_bundled_model_finds_cars_in_real_frames(bundled_model, tmp_path):
     s = DetectSettings(confidence=0.01)
     det = load_detector(s)
     plan = plan_from_settings(s, det)
-    rep = evaluate_folder(d, lambda im: run_tiles(im, det, plan).detections, confidence=0.5)
+    rep = evaluate_folder(d, lambda im, p: run_tiles(im, det, plan).detections, confidence=0.5)
     veh = next(c for c in rep.per_class if c.class_name == "vehicle")
     assert veh.n_gt > 20
     # a sanity bar for the production path (a broken decode, letterbox or merge scores ~0); the

@@ -159,27 +159,27 @@ def test_evaluate_folder_oracle_and_blind(tmp_path):
         # knows the labels by image content: every image is black, so answer with the union of truths
         return [D((80, 40, 120, 60), 0.9), D((10, 10, 50, 40), 0.8, "road_damage")]
 
-    rep = evaluate_folder(d, oracle, confidence=0.5)
+    rep = evaluate_folder(d, lambda im, p: oracle(im), confidence=0.5)
     by = {c.class_name: c for c in rep.per_class}
     assert rep.images == 3 and len(rep.skipped) == 1
     # each image gets both boxes; only one image per class has that object -> precision 1/3
     assert by["vehicle"].recall == 1.0 and by["vehicle"].precision == pytest.approx(1 / 3)
     assert by["road_damage"].recall == 1.0
-    blind = evaluate_folder(d, lambda image: [], confidence=0.5)
+    blind = evaluate_folder(d, lambda image, path: [], confidence=0.5)
     assert {c.class_name: c.ap50 for c in blind.per_class}["vehicle"] == 0.0
     assert truth  # silence
 
 
 def test_evaluate_folder_errors(tmp_path):
     with pytest.raises(ConfigError, match="not a folder"):
-        evaluate_folder(tmp_path / "nope", lambda i: [], 0.5)
+        evaluate_folder(tmp_path / "nope", lambda i, p: [], 0.5)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="no images"):
-        evaluate_folder(tmp_path / "empty", lambda i: [], 0.5)
+        evaluate_folder(tmp_path / "empty", lambda i, p: [], 0.5)
     d = _folder(tmp_path)
     (d / "b.txt").write_text("0 zero\n")
     errs = []
-    rep = evaluate_folder(d, lambda i: [], 0.5, on_error=errs.append)
+    rep = evaluate_folder(d, lambda i, p: [], 0.5, on_error=errs.append)
     assert rep.images == 2 and len(errs) == 1 and "b.txt" in str(errs[0])
 
 
