@@ -248,8 +248,9 @@ def main() -> int:
             t0 = time.perf_counter()
             sahi_dets = [run_sahi(im) for im in images]
             t_sahi = time.perf_counter() - t0
-            extra = f", ROI {t_sahi / result['roi_s_per_frame']:.2f}x" if "roi_s_per_frame" in result else ""
-            extra += f", production {t_sahi / result['prod_s_per_frame']:.2f}x" if "prod_s_per_frame" in result else ""
+            per = t_sahi / len(images)
+            extra = f", ROI {per / result['roi_s_per_frame']:.2f}x" if "roi_s_per_frame" in result else ""
+            extra += f", production {per / result['prod_s_per_frame']:.2f}x" if "prod_s_per_frame" in result else ""
             rows.append(
                 ("SAHI get_sliced_prediction, same tiles", t_sahi / len(images), f"s/frame (patrol faster by: all tiles {t_sahi / t_all:.2f}x{extra})")
             )
