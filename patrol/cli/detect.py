@@ -79,6 +79,7 @@ def _frame_json(r) -> dict[str, Any]:
         "size_wh": list(r.size_wh),
         "tiles_total": r.tiles_total,
         "tiles_run": r.tiles_run,
+        "gsd_m": None if r.gsd_m is None else round(r.gsd_m, 4),
         "note": r.note,
         "detections": dets,
     }

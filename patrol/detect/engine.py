@@ -216,6 +216,7 @@ class FrameDetections:
     tiles_run: int
     ground: tuple[GroundPoint | None, ...] = ()  # one per detection when the frame is geotagged
     note: str | None = None  # why there are no ground positions / no ROI
+    gsd_m: float | None = None  # ground sample distance at the image centre (geotagged frames)
 
 
 def ground_anchor_px(bbox_xyxy_px: tuple[float, float, float, float]) -> tuple[float, float]:
@@ -302,7 +303,7 @@ def detect_file(
             else:
                 pts.append(None)
         ground = tuple(pts)
-    return FrameDetections(str(p), (w, h), result.detections, result.tiles_total, result.tiles_run, ground, note)
+    return FrameDetections(str(p), (w, h), result.detections, result.tiles_total, result.tiles_run, ground, note, gsd)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | InputError]:

@@ -96,6 +96,7 @@ def test_detect_geotagged_photo_ground_positions_and_roi(model, tmp_path):
     assert r.exit_code == 0, r.output
     (full,) = json.loads(r.stdout)
     assert full["tiles_run"] == full["tiles_total"] == 7 * 4
+    assert 0.05 < full["gsd_m"] < 0.1  # 120 m up, 41 deg oblique: no downscaled vehicle pass
     meta = read_frame(photo)
     lat = [d["lat_deg"] for d in full["detections"]]
     assert all(v is not None for v in lat)
