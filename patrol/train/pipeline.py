@@ -230,7 +230,7 @@ def _speed_notes(seconds: float, epochs: int, train_tiles: int) -> tuple[str, ..
     note = f"measured training speed: {per_tile:.2f} s per tile per epoch"
     try:
         load = os.getloadavg()[0]
-        note += f" (load average {load:.1f} on {os.cpu_count()} cores when training ended: the machine was shared)"
+        note += f" (load average {load:.1f} on {os.cpu_count()} cores when this card was written; the machine is shared)"
     except OSError:
         pass
     return (note,)
@@ -287,7 +287,8 @@ def finish_from_dir(job: TrainJob, weights: Path, epochs: int, seconds: float, t
     manifest = json.loads((out / "dataset" / "manifest.json").read_text(encoding="utf-8"))
     ds = DatasetSummary(out / "dataset" / "data.yaml", {}, manifest["tiles"], manifest["objects"], manifest["groups"])
     images = collect_sources(job.data, job.sim_flight_frames)
-    for tile in sorted((out / "dataset" / "images" / "val").glob("sim__w*.jpg")):
+    # native-scale tiles only: a world crop is already at a random scale, its 0.5 copy would count twice
+    for tile in sorted((out / "dataset" / "images" / "val").glob("sim__w*__s100_x0_y0.jpg")):
         label = out / "dataset" / "labels" / "val" / (tile.stem + ".txt")
         boxes = parse_yolo_labels(label.read_text(encoding="utf-8"), (job.imgsz, job.imgsz), list(CLASSES), {c: c for c in CLASSES})
         seed = tile.stem.split("__")[1].split("_")[0].removeprefix("w")
