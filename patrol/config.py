@@ -45,7 +45,7 @@ class DetectSettings:
     # on geotagged frames finer than this GSD (m/px), find the class on the frame resized to about it:
     # large objects then fit whole in a tile (class_scales, when set for a class, wins)
     class_gsd_m: dict[str, float] = field(default_factory=lambda: {"vehicle": 0.05})
-    threads: int = 0  # ONNX Runtime intra-op threads; 0 = the cores this process may use
+    threads: int = 0  # ONNX Runtime intra-op threads; 0 = its default (one per physical core, pinned)
 
 
 @dataclass(frozen=True)

