@@ -404,16 +404,17 @@ def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) 
 
 def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, zones: Any) -> None:
     """Detections of each frame, committed frame by frame with a per-frame marker (resumable)."""
-    from patrol.detect.engine import RoiZones, plan_from_settings, run_tiles
+    from patrol.detect.engine import RoiZones, gsd_or_none, plan_from_settings, run_tiles
+    from patrol.zones import roi_zone_kinds
     from patrol.errors import BadImage
     from patrol.findings import sharpness_of
 
     s = ctx.settings
     store = ctx.store
-    roi = RoiZones.from_zones(zones) if len(zones) and s.detect.use_zones_roi else None
-    if roi is not None and not roi.geometries:  # only grid cells: they cover the city, run every tile
+    roi_kinds = roi_zone_kinds(s.rules.rules)
+    roi = RoiZones.from_zones(zones, roi_kinds) if len(zones) and s.detect.use_zones_roi and roi_kinds else None
+    if roi is not None and not roi.geometries:  # no zone of a kind the rules use: run every tile
         roi = None
-    plan = None
     total = 0
     failed: list[list[str]] = []
     done_before = store.stages(ctx.flight_id)  # frames a killed run already finished
@@ -440,12 +441,17 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
         if detect_path is not None:  # e.g. the simulator's truth detector: knows each frame by name
             dets = list(detect_path(meta.path, image))
         else:
-            if plan is None:
-                plan = plan_from_settings(s.detect, detector)
-            roi_px = None
-            if roi is not None and fr.error is None and local is not None:
+            cam = None
+            if fr.error is None and local is not None:
                 try:
                     cam = _camera(meta, local, s)
+                except (GeometryError, ValueError):
+                    cam = None
+            # The plan depends on the frame's GSD (vehicles get a pass at about class_gsd_m).
+            plan = plan_from_settings(s.detect, detector, gsd_or_none(cam) if cam is not None else None)
+            roi_px = None
+            if roi is not None and cam is not None:
+                try:
                     roi_px = roi.polygons_px(cam, local, s.detect.roi_margin_m, s.geo.max_range_m)
                 except (GeometryError, ValueError):
                     roi_px = None

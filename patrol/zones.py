@@ -159,6 +159,20 @@ def categorize(
     return None, None
 
 
+def roi_zone_kinds(rules: Mapping[str, Mapping[str, str]]) -> tuple[str, ...] | None:
+    """Zone kinds where a violation can arise under ``rules``: the only places ROI tiling may look.
+
+    None when some class is a violation anywhere (a ``"*"`` rule, e.g. exposed garbage by default):
+    then no tile may be skipped. Skipping follows the rules, never the other way round.
+    """
+    kinds: set[str] = set()
+    for by_kind in rules.values():
+        if ANYWHERE in by_kind:
+            return None
+        kinds.update(by_kind)
+    return tuple(sorted(kinds))
+
+
 def check_rules(rules: Mapping[str, Mapping[str, str]], classes: Sequence[str] | None = None) -> None:
     """Raise ConfigError for a rule naming an unknown zone kind or category (or class, if given)."""
     for cls, by_kind in rules.items():

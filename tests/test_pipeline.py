@@ -340,17 +340,21 @@ def test_tiled_detection_runs_only_tiles_that_touch_a_zone(world, tmp_path):
     before, _, zones = world
     s = Settings()
     s = dataclasses.replace(s, detect=dataclasses.replace(s.detect, tile_px=160, overlap_px=16, class_scales={}))
+    # ROI follows the rules: with the defaults (garbage counts anywhere) every tile must run.
+    zone_only = {"vehicle": {"no_parking": "illegal_parking"}, "vendor_stall": {"no_vending": "street_vending"}}
+    s_roi = dataclasses.replace(s, rules=dataclasses.replace(s.rules, rules=zone_only))
     counts = {}
-    for name, zs in (("zones", zones), ("none", Zones.empty())):
+    for name, zs, settings in (("zones", zones, s_roi), ("none", Zones.empty(), s), ("default_rules", zones, s)):
         det = CountingDetector()
         with open_store(tmp_path / f"{name}.db") as store:
-            summary = process_flight([before.folder], s, store, det, zones=zs)
+            summary = process_flight([before.folder], settings, store, det, zones=zs)
             info = store.stages(summary.flight_id)
         counts[name] = det.tiles
         assert summary.detections == 0 and summary.findings == 0
         first = next(v for k, v in info.items() if k.startswith("detect:"))
         assert first["tiles_run"] <= first["tiles_total"]
     assert 0 < counts["zones"] < counts["none"]
+    assert counts["default_rules"] == counts["none"]
 
 
 # --- real DJI photos (../shared/data) with their hand labels as the detector -------------------------

@@ -174,3 +174,21 @@ def test_check_rules(rules, message):
 
 def test_kinds_documented():
     assert set(ZONE_KINDS) == {"road", "sidewalk", "no_parking", "no_vending", "grid_cell"}
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ({"vehicle": {"no_parking": "illegal_parking"}, "garbage": {"*": "exposed_garbage"}}, None),
+        (
+            {"vehicle": {"no_parking": "illegal_parking", "sidewalk": "illegal_parking"},
+             "vendor_stall": {"no_vending": "street_vending"}},
+            ("no_parking", "no_vending", "sidewalk"),
+        ),
+        ({}, ()),
+    ],
+)
+def test_roi_zone_kinds_follow_the_rules(rules, expected) -> None:
+    from patrol.zones import roi_zone_kinds
+
+    assert roi_zone_kinds(rules) == expected

@@ -122,10 +122,17 @@ def detect_cmd(
     def setup():
         from patrol.detect.engine import RoiZones
         from patrol.detect.registry import load_detector
-        from patrol.zones import load_zones
+        from patrol.zones import load_zones, roi_zone_kinds
 
         settings = load(config, _overrides(model, backend, confidence, tile))
-        roi = RoiZones.from_zones(load_zones(zones)) if zones is not None else None
+        roi = None
+        if zones is not None:
+            kinds = roi_zone_kinds(settings.rules.rules)
+            loaded = load_zones(zones)
+            if kinds is None:
+                err(f"note: {zones}: the rules count some class anywhere (\"*\"), so every tile runs (no ROI skipping)")
+            elif settings.detect.use_zones_roi:
+                roi = RoiZones.from_zones(loaded, kinds)
         return settings, load_detector(settings.detect), roi
 
     settings, detector, roi = _setup(setup)
@@ -161,10 +168,12 @@ def _bar(items, label: str, show: bool = True):
     if not (show and progress_enabled() and len(items) > 1):
         yield from items
         return
-    import click
+    from patrol.pipeline import StderrProgress  # typer 0.29 vendors click: no importable click
 
-    with click.progressbar(items, label=label, file=click.get_text_stream("stderr")) as bar:
-        yield from bar
+    bar = StderrProgress()
+    for i, item in enumerate(items):
+        yield item
+        bar(label, i + 1, len(items))
 
 
 def _fmt(v: float | None) -> str:

@@ -248,7 +248,8 @@ def _frame_camera(path: Path, settings: Settings):
     return (meta, frame, cam), None
 
 
-def _gsd(camera: Any) -> float | None:
+def gsd_or_none(camera: Any) -> float | None:
+    """GSD (m/px) at the image centre, None when it has no finite value (centre ray above the horizon)."""
     try:
         g = float(camera.gsd_m())
     except GeometryError:
@@ -259,7 +260,7 @@ def _gsd(camera: Any) -> float | None:
 def frame_gsd_m(path: str | Path, settings: Settings) -> float | None:
     """Ground sample distance (m/px) at the centre of a geotagged photo; None when not geotagged."""
     placed, _ = _frame_camera(Path(path), settings)
-    return _gsd(placed[2]) if placed is not None else None
+    return gsd_or_none(placed[2]) if placed is not None else None
 
 
 def detect_file(
@@ -286,7 +287,7 @@ def detect_file(
                 roi_px = roi.polygons_px(placed[2], placed[1], settings.detect.roi_margin_m, settings.geo.max_range_m)
             except GeometryError as e:
                 note = f"all tiles run: {e}"
-    gsd = _gsd(placed[2]) if placed is not None else None
+    gsd = gsd_or_none(placed[2]) if placed is not None else None
     if gsd is not None:
         plan = plan_from_settings(settings.detect, detector, gsd)
     result = run_tiles(image, detector, plan, roi_px)

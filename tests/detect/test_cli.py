@@ -108,14 +108,22 @@ def test_detect_geotagged_photo_ground_positions_and_roi(model, tmp_path):
     e, n = cam.pixel_to_ground(2000.0, 1125.0)
     ring = [frame.to_wgs84(float(e) + de, float(n) + dn)[::-1] for de, dn in [(-3, -3), (3, -3), (3, 3), (-3, 3), (-3, -3)]]
     zones = _zones_file(tmp_path / "zones.geojson", [ring])
+    # default rules count garbage anywhere: ROI may skip nothing, and says so
     r = runner.invoke(app, ["detect", str(photo), "--model", str(model), "--tile", "640", "--zones", str(zones), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)[0]["tiles_run"] == 28 and "every tile runs" in r.stderr
+    # rules that only count violations inside zones: only tiles near the centre run
+    cfg = tmp_path / "zone-only.toml"
+    cfg.write_text('[rules.rules]\nvehicle = { no_parking = "illegal_parking" }\n')
+    zone_only = ["--config", str(cfg)]
+    r = runner.invoke(app, ["detect", str(photo), "--model", str(model), "--tile", "640", "--zones", str(zones), "--json", *zone_only])
     assert r.exit_code == 0, r.output
     (roi,) = json.loads(r.stdout)
     assert roi["tiles_total"] == 28 and 1 <= roi["tiles_run"] <= 4
     # a zone far away: nothing runs
     far = [frame.to_wgs84(5000.0 + de, 5000.0 + dn)[::-1] for de, dn in [(0, 0), (10, 0), (10, 10), (0, 0)]]
     r = runner.invoke(app, ["detect", str(photo), "--model", str(model), "--tile", "640", "--zones",
-                            str(_zones_file(tmp_path / "far.geojson", [far])), "--json"])
+                            str(_zones_file(tmp_path / "far.geojson", [far])), "--json", *zone_only])
     assert json.loads(r.stdout)[0]["tiles_run"] == 0
 
 
