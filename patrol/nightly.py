@@ -244,6 +244,15 @@ def _run_locked(root, settings, store, detector, out_dir, zones, log, lock, log_
             processed.append(summary)
         if on_flight:
             on_flight(str(folder), summary, None)
+    if out_dir is not None and processed:
+        # the reviewers' board of every case, refreshed after the night's flights
+        try:
+            from patrol.report import write_case_board
+
+            board = write_case_board(store, Path(out_dir) / "cases", settings)
+            log.info("case board: %s", board[0])
+        except PatrolError as e:
+            log.error("case board: FAILED: %s", e)
     log.info("end: %d processed, %d failed, %d already done", len(processed), len(failed), len(already))
     return NightlyResult(
         processed=tuple(processed),

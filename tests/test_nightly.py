@@ -213,8 +213,10 @@ def test_nightly_end_to_end_on_generated_flights(tmp_path, monkeypatch):
     det = BoxDetector([a, b])
     db = tmp_path / "p.db"
     with open_store(db) as store:
-        res = run_nightly(inbox, Settings(), store, lambda: det, zones=zones)
+        res = run_nightly(inbox, Settings(), store, lambda: det, zones=zones, out_dir=tmp_path / "out")
     assert [s.name for s in res.processed] == ["2026-05-04-a", "2026-05-05-a"]
+    assert (tmp_path / "out" / "cases" / "index.html").is_file()  # the case board, refreshed after the flights
+    assert (tmp_path / "out" / "2026-05-04-a" / "index.html").is_file()
     assert [Path(f.folder).name for f in res.failed] == ["2026-05-06-broken"]
     assert "no frame could be read" in res.failed[0].error or "no photos" in res.failed[0].error
     assert res.exit_code == 1
