@@ -74,7 +74,7 @@ def run_demo(out_dir: str | Path, settings: Any, frames: int = 16, seed: int = 7
     whole pipeline (database ``OUT/patrol.db``, reports ``OUT/report-before``, ``OUT/report-after``,
     case board ``OUT/cases``). Re-running it changes nothing (flights are known by their content)."""
     from patrol.pipeline import StderrProgress, process_flight
-    from patrol.sim.truth import load_truth
+    from patrol.sim.truth import load_truth, score_cases
     from patrol.store import open_store
     from patrol.zones import load_zones
 
@@ -101,6 +101,10 @@ def run_demo(out_dir: str | Path, settings: Any, frames: int = 16, seed: int = 7
             say(f"{scenario}: {summary.frames_read} photos read, {summary.frames_failed} failed; truth: {len(truth.problems)} "
                 f"problems ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})")
             res.lines_.extend(summary.lines())
+            if scenario == FLIGHTS[0]:  # the cases this flight opened, against the truth
+                sc = score_cases(truth, [(c.category, c.lat_deg, c.lon_deg) for c in store.list_cases() if c.first_flight_id == summary.flight_id])
+                say(f"  against the truth: {sc.matched} of {sc.problems} visible problems found as cases "
+                    f"(recall {sc.recall:.2f}), {sc.matched} of {sc.cases} cases are real (precision {sc.precision:.2f})")
             for f in summary.failures:
                 say(f"  {f.path}: {f.reason}")
                 res.exit_code = 1

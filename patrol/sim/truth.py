@@ -145,6 +145,46 @@ class Truth:
         Path(path).write_text(json.dumps(self.to_json(), indent=1), encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class CaseScore:
+    """Cases of a flight against the problems its frames showed (greedy nearest match per category)."""
+
+    cases: int
+    problems: int
+    matched: int
+
+    @property
+    def precision(self) -> float:
+        return self.matched / self.cases if self.cases else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.problems if self.problems else 1.0
+
+
+def score_cases(truth: Truth, cases: list[tuple[str, float, float]], radius_m: float = 3.0) -> CaseScore:
+    """Score ``cases`` given as (category, lat_deg, lon_deg) against ``truth.seen_problems()``.
+
+    A case matches the nearest unmatched true problem of its category within ``radius_m`` metres.
+    """
+    from patrol.geo.crs import LocalFrame
+
+    local = LocalFrame(truth.origin_lat_deg, truth.origin_lon_deg)
+    problems = truth.seen_problems()
+    pts = [local.to_local(o.center_lat_deg, o.center_lon_deg) for o in problems]
+    taken: set[int] = set()
+    for category, lat, lon in cases:
+        e, n = local.to_local(lat, lon)
+        best = min(
+            ((float(np.hypot(e - pe, n - pn)), i) for i, ((pe, pn), o) in enumerate(zip(pts, problems))
+             if i not in taken and o.violation == category),
+            default=None,
+        )
+        if best is not None and best[0] <= radius_m:
+            taken.add(best[1])
+    return CaseScore(cases=len(cases), problems=len(problems), matched=len(taken))
+
+
 def load_truth(path: str | Path) -> Truth:
     """Read a truth.json (or the truth.json inside a flight folder)."""
     p = Path(path)
