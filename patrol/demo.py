@@ -73,7 +73,8 @@ def run_demo(out_dir: str | Path, settings: Any, frames: int = 16, seed: int = 7
     """Generate the demo flights when absent, then process the before and the after flight with the
     whole pipeline (database ``OUT/patrol.db``, reports ``OUT/report-before``, ``OUT/report-after``,
     case board ``OUT/cases``). Re-running it changes nothing (flights are known by their content)."""
-    from patrol.pipeline import StderrProgress, process_flight
+    from patrol.pipeline import process_flight
+    from patrol.progress import StderrProgress
     from patrol.sim.truth import load_truth, score_cases
     from patrol.store import open_store
     from patrol.zones import load_zones

@@ -10,7 +10,6 @@ whole stages or none, and the rerun continues from the first stage not marked do
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -626,29 +625,3 @@ def _summary(ctx: _Ctx, name: str, source: str, out_dir: str | Path | None, t0: 
         seconds=time.monotonic() - t0,
     )
 
-
-class StderrProgress:
-    """A one-line progress bar per stage on stderr (use only when stderr is a terminal)."""
-
-    def __init__(self, stream: Any = None, width: int = 30) -> None:
-        self.stream = stream or sys.stderr
-        self.width = width
-        self._stage: str | None = None
-        self._last = 0.0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if stage != self._stage:
-            if self._stage is not None:
-                self.stream.write("\n")
-            self._stage = stage
-        elif done < total and now - self._last < 0.1:
-            return
-        self._last = now
-        frac = done / total if total else 1.0
-        filled = int(frac * self.width)
-        self.stream.write(f"\r{stage:<9} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}")
-        if done >= total:
-            self.stream.write("\n")
-            self._stage = None
-        self.stream.flush()

@@ -195,7 +195,6 @@ def main() -> int:
     from patrol.detect.tiling import select_tiles
 
     methods: dict[str, object] = {"all": lambda f, im: list(run_tiles(im, det, plan, None).detections)}
-    tiles_run: dict[str, int] = {"all": 0}
     if frames_all:
         rois = roi_for(frames_all, a.flight, settings)
         tot = run = 0

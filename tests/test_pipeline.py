@@ -405,7 +405,7 @@ def test_real_dji_photos_end_to_end(tmp_path):
 def test_stderr_progress_bar_one_line_per_stage():
     import io
 
-    from patrol.pipeline import StderrProgress
+    from patrol.progress import StderrProgress
 
     buf = io.StringIO()
     bar = StderrProgress(buf, width=10)

@@ -11,7 +11,6 @@ import typer
 from patrol.cli.app import (
     EXIT_INPUT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     ConfigOpt,
     JsonOpt,
     app,
@@ -164,16 +163,9 @@ def detect_cmd(
 
 def _bar(items, label: str, show: bool = True):
     """Progress on stderr, only for a person at a terminal and only for more than one item."""
-    items = list(items)
-    if not (show and progress_enabled() and len(items) > 1):
-        yield from items
-        return
-    from patrol.pipeline import StderrProgress  # typer 0.29 vendors click: no importable click
+    from patrol.progress import iter_progress
 
-    bar = StderrProgress()
-    for i, item in enumerate(items):
-        yield item
-        bar(label, i + 1, len(items))
+    return iter_progress(items, label, show and progress_enabled())
 
 
 def _fmt(v: float | None) -> str:

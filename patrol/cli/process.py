@@ -98,7 +98,8 @@ def process(
     """
 
     def run() -> int:
-        from patrol.pipeline import StderrProgress, process_flight
+        from patrol.pipeline import process_flight
+        from patrol.progress import StderrProgress
         from patrol.store import open_store
         from patrol.zones import load_zones
 

@@ -23,7 +23,7 @@ def _progress(label: str):
     """A stderr progress bar for a person at a terminal; None otherwise."""
     if not progress_enabled():
         return None
-    from patrol.pipeline import StderrProgress
+    from patrol.progress import StderrProgress
 
     bar = StderrProgress()
     return lambda done, total: bar(label, done, total)

@@ -122,8 +122,6 @@ def world_crops(
     ``to_px`` maps (N, 2) east-north metres to raster pixels; ``res_m`` is the raster's metres/pixel.
     Boxes may extend past the crop (the tiler clips them and greys out slivers).
     """
-    import cv2
-
     h, w = raster_bgr.shape[:2]
     outlines = [(o.class_name, np.asarray(to_px(np.asarray(o.outline_en, float)), float)) for o in objects]
     by_class: dict[str, list[int]] = {}
