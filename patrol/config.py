@@ -86,13 +86,22 @@ class FindingsSettings:
 
 @dataclass(frozen=True)
 class RulesSettings:
-    """detector class -> zone kind -> violation category ("*" = anywhere, used with no zones)."""
+    """detector class -> zone kind -> violation category. Two special keys: "*" = anywhere (with or
+    without zones); "no_zones" = the category on a flight without zones (no zones file, or one with
+    grid cells only). Defaults ("public space", DESIGN.md): stalls on public ground (no-vending zones,
+    sidewalks, roads), road damage on roads, garbage anywhere; without zones every stall, road damage
+    and garbage is reported and vehicles are only counted. See patrol/zones.py."""
 
     rules: dict[str, dict[str, str]] = field(
         default_factory=lambda: {
             "vehicle": {"no_parking": "illegal_parking", "sidewalk": "illegal_parking"},
-            "vendor_stall": {"no_vending": "street_vending", "*": "street_vending"},
-            "road_damage": {"road": "road_damage", "*": "road_damage"},
+            "vendor_stall": {
+                "no_vending": "street_vending",
+                "sidewalk": "street_vending",
+                "road": "street_vending",
+                "no_zones": "street_vending",
+            },
+            "road_damage": {"road": "road_damage", "no_zones": "road_damage"},
             "garbage": {"*": "exposed_garbage"},
         }
     )

@@ -5,12 +5,19 @@ GeoJSON layout (DESIGN.md): each feature has ``properties.kind`` in ``road | sid
 no_vending | grid_cell``, ``properties.name``, and for grid cells ``properties.unit`` (the responsible
 unit a case is dispatched to). Geometries are Polygon or MultiPolygon in (lon, lat) degrees.
 
-Rules (``settings.rules.rules``): detector class -> zone kind -> category. ``"*"`` means anywhere,
-with or without a zones file. A zone-specific rule wins when the point lies in such a zone (it names
-the zone on the finding); otherwise ``"*"`` applies when the class has it. The defaults report every
-vendor stall (``street_vending``, naming the no-vending zone when it is in one), road damage and
-garbage, and a vehicle only inside a no-parking zone or on a sidewalk: a city that tolerates stalls
-outside its no-vending zones removes the ``"*"`` entry of ``vendor_stall`` in its config.
+Rules (``settings.rules.rules``): detector class -> zone kind -> category, plus two special keys.
+``"*"`` means anywhere, with or without a zones file. ``"no_zones"`` (``NO_ZONES``) is the fallback
+for a flight without zones: the class's category when there is no zones file (or one holding only
+grid cells, which assign units but say nothing about where a violation is). With zones, a
+zone-specific rule wins when the point lies in such a zone (it names the zone on the finding), then
+``"*"``; without zones, ``"no_zones"`` then ``"*"``.
+
+The defaults follow DESIGN.md ("public space"): a vehicle is ``illegal_parking`` in a no-parking zone
+or on a sidewalk (without zones it is only counted); a vendor stall is ``street_vending`` in a
+no-vending zone, on a sidewalk or on a road (not on a roof, in a park or a courtyard); road damage is
+``road_damage`` on a road; garbage is ``exposed_garbage`` anywhere. Without zones every stall, road
+damage and garbage is reported (the ``"no_zones"`` entries). A city that tolerates stalls outside
+its no-vending zones deletes ``sidewalk`` and ``road`` from ``vendor_stall``.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from patrol.errors import ConfigError
 ZONE_KINDS: tuple[str, ...] = ("road", "sidewalk", "no_parking", "no_vending", "grid_cell")
 CATEGORIES: tuple[str, ...] = ("illegal_parking", "street_vending", "road_damage", "exposed_garbage")
 ANYWHERE = "*"
+NO_ZONES = "no_zones"  # rule key: the category when the flight has no zones to judge by
 
 # GeoJSON (2008) "crs" names that mean WGS84 lon/lat; anything else is rejected.
 _WGS84_NAMES = {
@@ -86,6 +94,7 @@ class Zones:
         self._zones: tuple[Zone, ...] = tuple(zones)
         self.source = source
         self._tree = STRtree([z.geometry for z in self._zones]) if self._zones else None
+        self._has_areas = any(z.kind != "grid_cell" for z in self._zones)
 
     @classmethod
     def empty(cls) -> Zones:
@@ -100,6 +109,12 @@ class Zones:
     @property
     def zones(self) -> tuple[Zone, ...]:
         return self._zones
+
+    @property
+    def has_areas(self) -> bool:
+        """True when some zone is not a grid cell: only then do the rules' zone kinds apply (a file of
+        grid cells alone assigns units and counts as no zones for the rules and for ROI tiling)."""
+        return self._has_areas
 
     def containing(self, lat_deg: float, lon_deg: float) -> list[Zone]:
         """Zones whose polygon contains or touches the point, smallest area first, then by name."""
@@ -123,7 +138,7 @@ class Zones:
         hits = self.containing(lat_deg, lon_deg)
         grid = next((z for z in hits if z.kind == "grid_cell"), None)
         areas = [z for z in hits if z.kind != "grid_cell"]
-        category, zone = categorize(class_name, areas, rules, have_zones=len(self._zones) > 0)
+        category, zone = categorize(class_name, areas, rules, have_zones=self.has_areas)
         if zone is None and areas:
             zone = areas[0]
         return Placement(
@@ -143,13 +158,16 @@ def categorize(
 ) -> tuple[str | None, Zone | None]:
     """Pure rule lookup: the category for ``class_name`` given the (non-grid) zones at its point.
 
-    Zone kinds are tried in the order the class's rules list them; within one kind the smallest zone
-    wins; then ``"*"``. ``have_zones`` is kept for callers; the rules do not depend on it.
+    With zones (``have_zones``): zone kinds are tried in the order the class's rules list them, the
+    smallest zone of a kind winning; then ``"*"``. Without zones: ``"no_zones"``, then ``"*"``.
     Returns (category or None, the zone that set it or None).
     """
     by_kind = rules.get(class_name, {})
+    if not have_zones:
+        category = by_kind.get(NO_ZONES, by_kind.get(ANYWHERE))
+        return category, None
     for kind, category in by_kind.items():
-        if kind == ANYWHERE:
+        if kind in (ANYWHERE, NO_ZONES):
             continue
         for z in zones_here:
             if z.kind == kind:
@@ -159,17 +177,31 @@ def categorize(
     return None, None
 
 
-def roi_zone_kinds(rules: Mapping[str, Mapping[str, str]]) -> tuple[str, ...] | None:
-    """Zone kinds where a violation can arise under ``rules``: the only places ROI tiling may look.
+def roi_kinds_by_class(rules: Mapping[str, Mapping[str, str]]) -> dict[str, tuple[str, ...] | None]:
+    """Per detector class, the zone kinds where it can be a violation when zones are given: the only
+    places ROI tiling needs to look for it. None = anywhere (a ``"*"`` rule: no tile may be skipped
+    for it); ``()`` = nowhere (a class whose rules name no zone kind). ``"no_zones"`` is ignored: ROI
+    needs zones. Skipping follows the rules, never the other way round.
+    """
+    out: dict[str, tuple[str, ...] | None] = {}
+    for cls, by_kind in rules.items():
+        if ANYWHERE in by_kind:
+            out[cls] = None
+        else:
+            out[cls] = tuple(sorted(k for k in by_kind if k != NO_ZONES))
+    return out
 
-    None when some class is a violation anywhere (a ``"*"`` rule, e.g. exposed garbage by default):
-    then no tile may be skipped. Skipping follows the rules, never the other way round.
+
+def roi_zone_kinds(rules: Mapping[str, Mapping[str, str]]) -> tuple[str, ...] | None:
+    """Zone kinds where some class can be a violation under ``rules`` (the union of
+    ``roi_kinds_by_class``). None when some class is a violation anywhere (a ``"*"`` rule, e.g.
+    exposed garbage by default). ROI tiling itself works per class (``roi_kinds_by_class``).
     """
     kinds: set[str] = set()
-    for by_kind in rules.values():
-        if ANYWHERE in by_kind:
+    for by_class in roi_kinds_by_class(rules).values():
+        if by_class is None:
             return None
-        kinds.update(by_kind)
+        kinds.update(by_class)
     return tuple(sorted(kinds))
 
 
@@ -179,9 +211,10 @@ def check_rules(rules: Mapping[str, Mapping[str, str]], classes: Sequence[str] |
         if classes is not None and cls not in classes:
             raise ConfigError(f"rules.rules.{cls}: unknown detector class; expected one of {', '.join(classes)}")
         for kind, category in by_kind.items():
-            if kind != ANYWHERE and kind not in ZONE_KINDS:
+            if kind not in (ANYWHERE, NO_ZONES) and kind not in ZONE_KINDS:
                 raise ConfigError(
-                    f"rules.rules.{cls}.{kind}: unknown zone kind; expected one of {', '.join(ZONE_KINDS)} or \"*\""
+                    f"rules.rules.{cls}.{kind}: unknown zone kind; expected one of {', '.join(ZONE_KINDS)}, "
+                    f"\"{ANYWHERE}\" (anywhere) or \"{NO_ZONES}\" (flights without zones)"
                 )
             if kind == "grid_cell":
                 raise ConfigError(f"rules.rules.{cls}.grid_cell: grid cells assign units, not categories")

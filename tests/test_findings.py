@@ -246,7 +246,12 @@ def test_zone_and_grid_placement():
     other = by[("vehicle", -10)]
     assert (other.category, other.zone_name, other.unit) == (None, None, "Street team 7")
     pothole = by[("road_damage", 0)]
-    assert (pothole.category, pothole.zone_name) == ("road_damage", "Fire lane")  # "*": anywhere
+    # road damage counts on a road only (there is none here); the finding still names the zone it is in
+    assert (pothole.category, pothole.zone_name) == (None, "Fire lane")
+    # the same detections without zones: the "no_zones" fallback reports the road damage
+    bare = {(f.class_name, round(LOCAL.to_local(f.lat_deg, f.lon_deg)[0])): f for f in build_findings(gds, Zones.empty(), RULES, FS, LOCAL, "k")}
+    assert bare[("road_damage", 0)].category == "road_damage"
+    assert bare[("vehicle", 0)].category is None  # vehicles are only counted without zones
 
 
 @pytest.mark.parametrize(

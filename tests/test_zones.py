@@ -52,9 +52,11 @@ def city() -> Zones:
         ("vehicle", 0.5, 0.5, None, "Main St", "A1", "Team West"),  # on the road: counted only
         ("vehicle", 1.5, 0.9, None, None, "A2", "Team East"),
         ("vendor_stall", 0.6, 0.2, "street_vending", "Market ban", "A1", "Team West"),
-        ("vendor_stall", 1.5, 0.9, "street_vending", None, "A2", "Team East"),  # "*": anywhere
+        ("vendor_stall", 1.5, 0.9, None, None, "A2", "Team East"),  # off public ground: not a violation
+        ("vendor_stall", 0.5, 0.62, "street_vending", "Main St north walk", "A1", "Team West"),  # sidewalk
+        ("vendor_stall", 1.5, 0.5, "street_vending", "Main St", "A2", "Team East"),  # on the road
         ("road_damage", 1.5, 0.5, "road_damage", "Main St", "A2", "Team East"),
-        ("road_damage", 1.5, 0.9, "road_damage", None, "A2", "Team East"),  # off road: "*"
+        ("road_damage", 1.5, 0.9, None, None, "A2", "Team East"),  # off road: not a violation
         ("garbage", 1.5, 0.9, "exposed_garbage", None, "A2", "Team East"),  # anywhere
         ("garbage", 0.6, 0.2, "exposed_garbage", "Market ban", "A1", "Team West"),
         ("vehicle", 3.0, 3.0, None, None, None, None),  # outside every zone
@@ -73,6 +75,11 @@ def test_no_zones_defaults(class_name, category):
     p = Zones.empty().place(class_name, LAT0, LON0, RULES)
     assert p.category == category
     assert p.grid_cell is None and p.unit is None and p.zone_name is None
+    # a file of grid cells alone assigns units but counts as no zones for the rules
+    grid_only = parse_zones(fc(feat(square(LON0, LAT0), kind="grid_cell", name="A1", unit="U")))
+    assert not grid_only.has_areas and city().has_areas
+    g = grid_only.place(class_name, LAT0 + D / 2, LON0 + D / 2, RULES)
+    assert (g.category, g.grid_cell, g.unit) == (category, "A1", "U")
 
 
 def test_containing_smallest_first_and_grid_on_shared_edge():
@@ -89,10 +96,10 @@ def test_categorize_order_follows_rules():
     here = z.containing(LAT0 + 0.2 * D, LON0 + 0.2 * D)
     here = [x for x in here if x.kind != "grid_cell"]
     assert categorize("vehicle", here, {"vehicle": {"road": "road_damage"}}, True) == (None, None)
-    # a city that reports stalls only inside no-vending zones drops the "*" entry
+    # a city that reports stalls only inside no-vending zones keeps only that entry
     only_zone = {"vendor_stall": {"no_vending": "street_vending"}}
     assert categorize("vendor_stall", here, only_zone, True) == (None, None)
-    assert categorize("vendor_stall", here, RULES, True) == ("street_vending", None)
+    assert categorize("vendor_stall", here, RULES, True) == (None, None)  # a no-parking spot is not public ground
     cat, zone = categorize("vehicle", here, RULES, True)
     assert (cat, zone.name) == ("illegal_parking", "School gate")
 
@@ -161,6 +168,9 @@ def test_load_zones_file(tmp_path):
         ({"vehicle": {"road": "speeding"}}, "unknown category 'speeding'"),
         ({"vehicle": {"grid_cell": "illegal_parking"}}, "grid cells assign units"),
         ({"bicycle": {"*": "illegal_parking"}}, "unknown detector class"),
+        ({"vendor_stall": {"no_zones": "street_vending", "*": "street_vending"}}, None),
+        ({"vendor_stall": {"no_zone": "street_vending"}}, "unknown zone kind"),
+        ({"vendor_stall": {"no_zones": "vending"}}, "unknown category 'vending'"),
     ],
 )
 def test_check_rules(rules, message):
@@ -186,9 +196,98 @@ def test_kinds_documented():
             ("no_parking", "no_vending", "sidewalk"),
         ),
         ({}, ()),
+        ({"road_damage": {"road": "road_damage", "no_zones": "road_damage"}}, ("road",)),  # fallback: no zone kind
+        (RULES, None),  # garbage counts anywhere
     ],
 )
 def test_roi_zone_kinds_follow_the_rules(rules, expected) -> None:
     from patrol.zones import roi_zone_kinds
 
     assert roi_zone_kinds(rules) == expected
+
+
+def test_roi_kinds_by_class_defaults() -> None:
+    from patrol.zones import roi_kinds_by_class
+
+    assert roi_kinds_by_class(RULES) == {
+        "vehicle": ("no_parking", "sidewalk"),
+        "vendor_stall": ("no_vending", "road", "sidewalk"),
+        "road_damage": ("road",),
+        "garbage": None,
+    }
+    assert roi_kinds_by_class({"vehicle": {"no_zones": "illegal_parking"}}) == {"vehicle": ()}
+
+
+def _zone(kind: str, name: str) -> "Zone":
+    from patrol.zones import Zone
+
+    return Zone(index=0, name=name, kind=kind, unit=None, geometry=None)
+
+
+# (rules, class, zone kinds at the point, have_zones) -> (category, name of the zone that set it)
+FALLBACK = {"vendor_stall": {"no_vending": "street_vending", "no_zones": "street_vending"}}
+BOTH = {"garbage": {"no_zones": "exposed_garbage", "*": "road_damage"}}  # odd, but shows the order
+
+
+@pytest.mark.parametrize(
+    ("rules", "class_name", "kinds", "have_zones", "expected"),
+    [
+        # the defaults with zones: public ground only
+        (RULES, "vendor_stall", ["no_vending"], True, ("street_vending", "no_vending")),
+        (RULES, "vendor_stall", ["sidewalk"], True, ("street_vending", "sidewalk")),
+        (RULES, "vendor_stall", ["road"], True, ("street_vending", "road")),
+        (RULES, "vendor_stall", ["sidewalk", "no_vending"], True, ("street_vending", "no_vending")),  # rule order
+        (RULES, "vendor_stall", ["no_parking"], True, (None, None)),
+        (RULES, "vendor_stall", [], True, (None, None)),  # a roof, a park: not a violation
+        (RULES, "road_damage", ["road"], True, ("road_damage", "road")),
+        (RULES, "road_damage", ["sidewalk"], True, (None, None)),
+        (RULES, "road_damage", [], True, (None, None)),
+        (RULES, "garbage", [], True, ("exposed_garbage", None)),
+        (RULES, "garbage", ["road"], True, ("exposed_garbage", None)),
+        (RULES, "vehicle", ["sidewalk"], True, ("illegal_parking", "sidewalk")),
+        (RULES, "vehicle", ["road"], True, (None, None)),
+        # the defaults without zones: every stall, road damage and garbage; vehicles only counted
+        (RULES, "vendor_stall", [], False, ("street_vending", None)),
+        (RULES, "road_damage", [], False, ("road_damage", None)),
+        (RULES, "garbage", [], False, ("exposed_garbage", None)),
+        (RULES, "vehicle", [], False, (None, None)),
+        (RULES, "bicycle", [], False, (None, None)),  # a class without rules
+        # the fallback key applies only without zones
+        (FALLBACK, "vendor_stall", [], True, (None, None)),
+        (FALLBACK, "vendor_stall", ["no_vending"], True, ("street_vending", "no_vending")),
+        (FALLBACK, "vendor_stall", [], False, ("street_vending", None)),
+        ({"vendor_stall": {"no_vending": "street_vending"}}, "vendor_stall", [], False, (None, None)),
+        # without zones the fallback wins over "*"; with zones "*" applies and the fallback does not
+        (BOTH, "garbage", [], False, ("exposed_garbage", None)),
+        (BOTH, "garbage", [], True, ("road_damage", None)),
+        ({"garbage": {"*": "exposed_garbage"}}, "garbage", [], False, ("exposed_garbage", None)),
+    ],
+)
+def test_categorize_table(rules, class_name, kinds, have_zones, expected) -> None:
+    here = [_zone(k, k) for k in kinds]
+    cat, zone = categorize(class_name, here, rules, have_zones)
+    assert (cat, zone.name if zone else None) == expected
+
+
+def test_sim_violations_lie_in_zones_their_default_rule_names() -> None:
+    """Every simulated stall and road damage (all violations in the simulator's truth) has its centre
+    in a zone of a kind the default rule lists, so the "public space" defaults can find them all."""
+    from shapely import Point, Polygon
+
+    from patrol.sim.layout import generate_layout
+    from patrol.sim.scenario import after_world, populate
+
+    kinds_by_class = {c: {k for k in r if k not in ("*", "no_zones")} for c, r in RULES.items()}
+    checked = 0
+    for seed in (7, 11):
+        lay = generate_layout(seed)
+        zones = [(z.kind, Polygon(z.outline_en).buffer(0.01)) for z in lay.zones if z.kind != "grid_cell"]
+        before = populate(lay, seed)
+        for o in before + after_world(lay, before, seed):
+            if o.class_name not in ("vendor_stall", "road_damage") or not o.violation:
+                continue
+            c = Point(o.polygon.centroid)
+            inside = {k for k, g in zones if g.contains(c)}
+            assert inside & kinds_by_class[o.class_name], (seed, o.id, o.placement, sorted(inside))
+            checked += 1
+    assert checked > 30
