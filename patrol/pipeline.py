@@ -58,6 +58,8 @@ class FlightSummary:
     outputs: tuple[str, ...] = ()
     out_dir: str | None = None
     seconds: float = 0.0
+    tiles_run: int = 0  # detector tiles run over the flight's frames (ROI tiling skips the rest)
+    tiles_total: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,8 @@ class FlightSummary:
             "frames_unplaced": self.frames_unplaced,
             "failures": [[f.path, f.reason] for f in self.failures],
             "detections": self.detections,
+            "tiles_run": self.tiles_run,
+            "tiles_total": self.tiles_total,
             "findings": self.findings,
             "findings_by_category": dict(sorted(self.findings_by_category.items())),
             "cases_new": self.cases_new,
@@ -102,6 +106,8 @@ class FlightSummary:
             verdicts=dict(d.get("verdicts") or {}),
             outputs=tuple(d.get("outputs") or ()),
             out_dir=d.get("out_dir"),
+            tiles_run=d.get("tiles_run", 0),
+            tiles_total=d.get("tiles_total", 0),
         )
 
     def lines(self) -> list[str]:
@@ -114,7 +120,9 @@ class FlightSummary:
             head,
             f"  frames: {self.frames_read} read, {self.frames_failed} failed"
             + (f" ({self.frames_unplaced} read without a usable pose)" if self.frames_unplaced else ""),
-            f"  detections: {self.detections}",
+            f"  detections: {self.detections}"
+            + (f" (tiles run: {self.tiles_run} of {self.tiles_total}, {100.0 * self.tiles_run / self.tiles_total:.0f}%)"
+               if self.tiles_total else ""),
             f"  findings: {self.findings} ({cats})",
             f"  cases: {self.cases_new} new, {self.cases_reobserved} re-observed, "
             f"{self.cases_queued} queued for verification",
@@ -404,23 +412,29 @@ def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) 
 def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, zones: Any) -> None:
     """Detections of each frame, committed frame by frame with a per-frame marker (resumable)."""
     from patrol.detect.engine import RoiZones, gsd_or_none, plan_from_settings, run_tiles
-    from patrol.zones import roi_zone_kinds
+    from patrol.zones import roi_kinds_by_class
     from patrol.errors import BadImage
     from patrol.findings import sharpness_of
 
     s = ctx.settings
     store = ctx.store
-    roi_kinds = roi_zone_kinds(s.rules.rules)
-    roi = RoiZones.from_zones(zones, roi_kinds) if len(zones) and s.detect.use_zones_roi and roi_kinds else None
-    if roi is not None and not roi.geometries:  # no zone of a kind the rules use: run every tile
-        roi = None
+    # ROI per scale pass: each pass runs the tiles touching zones where one of its classes can be a
+    # violation; a class counted anywhere ("*") makes its pass run every tile. A zones file of grid
+    # cells alone counts as no zones (every tile runs, like the rules' "no_zones" fallback).
+    class_kinds = roi_kinds_by_class(s.rules.rules)
+    roi = None
+    if s.detect.use_zones_roi and zones.has_areas and any(k is not None for k in class_kinds.values()):
+        roi = RoiZones.from_zones(zones)
     total = 0
+    tiles = [0, 0]  # run, total over the flight's frames (resumed ones from their markers)
     failed: list[list[str]] = []
     done_before = store.stages(ctx.flight_id)  # frames a killed run already finished
     for i, fr in enumerate(frames):
         marker = f"detect:{fr.path}"
         if marker in done_before:
             total += (done_before.get(marker) or {}).get("n", 0)
+            tiles[0] += (done_before.get(marker) or {}).get("tiles_run", 0)
+            tiles[1] += (done_before.get(marker) or {}).get("tiles_total", 0)
             if (done_before.get(marker) or {}).get("error"):
                 failed.append([fr.path, done_before[marker]["error"]])
             ctx.progress("detect", i + 1, len(frames))
@@ -449,14 +463,16 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
             # The plan depends on the frame's GSD (vehicles get a pass at about class_gsd_m).
             plan = plan_from_settings(s.detect, detector, gsd_or_none(cam) if cam is not None else None)
             roi_px = None
-            if roi is not None and cam is not None:
+            if roi is not None and cam is not None:  # no pose: every tile runs
                 try:
-                    roi_px = roi.polygons_px(cam, local, s.detect.roi_margin_m, s.geo.max_range_m)
+                    roi_px = roi.class_polygons_px(cam, local, s.detect.roi_margin_m, s.geo.max_range_m, class_kinds)
                 except (GeometryError, ValueError):
                     roi_px = None
             result = run_tiles(image, detector, plan, roi_px)
             dets = list(result.detections)
             info.update(tiles_total=result.tiles_total, tiles_run=result.tiles_run)
+            tiles[0] += result.tiles_run
+            tiles[1] += result.tiles_total
         dets.sort(key=lambda d: (-d.score, d.class_name, d.bbox_xyxy_px))
         info["n"] = len(dets)
         info["sharpness"] = [sharpness_of(image, d.bbox_xyxy_px) for d in dets]
@@ -466,7 +482,7 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
         total += len(dets)
         ctx.progress("detect", i + 1, len(frames))
     with store.transaction():
-        store.mark_stage(ctx.flight_id, "detect", {"detections": total, "failed": failed})
+        store.mark_stage(ctx.flight_id, "detect", {"detections": total, "failed": failed, "tiles_run": tiles[0], "tiles_total": tiles[1]})
 
 
 def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) -> None:
@@ -614,6 +630,8 @@ def _summary(ctx: _Ctx, name: str, source: str, out_dir: str | Path | None, t0: 
         frames_unplaced=ing.get("frames_without_pose", 0),
         failures=tuple(FrameFailure(p, r) for p, r in ing.get("failures", [])),
         detections=det.get("detections", 0),
+        tiles_run=det.get("tiles_run", 0),
+        tiles_total=det.get("tiles_total", 0),
         findings=fnd.get("findings", 0),
         findings_by_category=dict(fnd.get("by_category", {})),
         cases_new=cas.get("new", 0),

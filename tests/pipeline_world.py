@@ -74,6 +74,8 @@ def zones_geojson() -> dict:
             f("grid_cell", "East", _ll_ring(0, -100, 100, 200), "Team E"),
             f("road", "Main St", _ll_ring(-5, -100, 5, 200)),
             f("no_parking", "Main St east kerb", _ll_ring(5, -100, 8, 200)),
+            # the stall stands here: the default rules count stalls on public ground only
+            f("sidewalk", "Main St east walk", _ll_ring(8, -100, 14, 200)),
         ],
     }
 

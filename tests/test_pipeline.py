@@ -335,26 +335,46 @@ class CountingDetector:
 def test_tiled_detection_runs_only_tiles_that_touch_a_zone(world, tmp_path):
     import dataclasses
 
-    from patrol.zones import Zones
+    from patrol.zones import Zones, parse_zones
+    from tests.pipeline_world import zones_geojson
 
     before, _, zones = world
     s = Settings()
-    s = dataclasses.replace(s, detect=dataclasses.replace(s.detect, tile_px=160, overlap_px=16, class_scales={}))
-    # ROI follows the rules: with the defaults (garbage counts anywhere) every tile must run.
+    # one native pass keeping every class (no GSD-adaptive vehicle pass), tiles of 160 px
+    one = dataclasses.replace(s, detect=dataclasses.replace(s.detect, tile_px=160, overlap_px=16, class_scales={}, class_gsd_m={}))
+    # a vehicle pass on the frame downscaled 2x besides the native pass of the other classes
+    two = dataclasses.replace(one, detect=dataclasses.replace(one.detect, class_scales={"vehicle": 0.5}))
     zone_only = {"vehicle": {"no_parking": "illegal_parking"}, "vendor_stall": {"no_vending": "street_vending"}}
-    s_roi = dataclasses.replace(s, rules=dataclasses.replace(s.rules, rules=zone_only))
+    one_roi = dataclasses.replace(one, rules=dataclasses.replace(one.rules, rules=zone_only))
+    grid_only = parse_zones({**zones_geojson(), "features": [f for f in zones_geojson()["features"] if f["properties"]["kind"] == "grid_cell"]})
     counts = {}
-    for name, zs, settings in (("zones", zones, s_roi), ("none", Zones.empty(), s), ("default_rules", zones, s)):
+    shares = {}
+    runs = (
+        ("one_none", Zones.empty(), one),
+        ("one_zone_only_rules", zones, one_roi),  # ROI follows the rules: zone-only rules skip tiles
+        ("one_default_rules", zones, one),  # garbage counts anywhere: the one pass runs every tile
+        ("two_none", Zones.empty(), two),
+        ("two_default_rules", zones, two),  # the vehicle pass looks in no-parking zones and sidewalks only
+        ("two_grid_only", grid_only, two),  # grid cells alone: no ROI
+    )
+    for name, zs, settings in runs:
         det = CountingDetector()
         with open_store(tmp_path / f"{name}.db") as store:
             summary = process_flight([before.folder], settings, store, det, zones=zs)
             info = store.stages(summary.flight_id)
         counts[name] = det.tiles
+        shares[name] = (summary.tiles_run, summary.tiles_total)
         assert summary.detections == 0 and summary.findings == 0
+        assert summary.tiles_run == det.tiles
         first = next(v for k, v in info.items() if k.startswith("detect:"))
         assert first["tiles_run"] <= first["tiles_total"]
-    assert 0 < counts["zones"] < counts["none"]
-    assert counts["default_rules"] == counts["none"]
+        assert any(line.startswith("  detections: 0 (tiles run: ") for line in summary.lines())
+    assert 0 < counts["one_zone_only_rules"] < counts["one_none"]
+    assert counts["one_default_rules"] == counts["one_none"]
+    n_native = counts["one_none"]
+    assert n_native < counts["two_default_rules"] < counts["two_none"]
+    assert counts["two_grid_only"] == counts["two_none"]
+    assert shares["two_default_rules"] == (counts["two_default_rules"], counts["two_none"])
 
 
 # --- real DJI photos (../shared/data) with their hand labels as the detector -------------------------

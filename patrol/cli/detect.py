@@ -84,8 +84,12 @@ def _frame_json(r) -> dict[str, Any]:
     }
 
 
+def _share(run: int, total: int) -> str:
+    return f" ({100.0 * run / total:.0f}%)" if total else ""
+
+
 def _frame_text(r) -> str:
-    head = f"{r.path}  {r.size_wh[0]}x{r.size_wh[1]}  tiles {r.tiles_run}/{r.tiles_total}  {len(r.detections)} detections"
+    head = f"{r.path}  {r.size_wh[0]}x{r.size_wh[1]}  tiles {r.tiles_run}/{r.tiles_total}{_share(r.tiles_run, r.tiles_total)}  {len(r.detections)} detections"
     if r.note:
         head += f"  ({r.note})"
     lines = [head]
@@ -121,43 +125,57 @@ def detect_cmd(
     def setup():
         from patrol.detect.engine import RoiZones
         from patrol.detect.registry import load_detector
-        from patrol.zones import load_zones, roi_zone_kinds
+        from patrol.zones import check_rules, load_zones, roi_kinds_by_class
 
         settings = load(config, _overrides(model, backend, confidence, tile))
+        check_rules(settings.rules.rules)
         roi = None
+        class_kinds = roi_kinds_by_class(settings.rules.rules)
         if zones is not None:
-            kinds = roi_zone_kinds(settings.rules.rules)
             loaded = load_zones(zones)
-            if kinds is None:
-                err(f"note: {zones}: the rules count some class anywhere (\"*\"), so every tile runs (no ROI skipping)")
-            elif settings.detect.use_zones_roi:
-                roi = RoiZones.from_zones(loaded, kinds)
-        return settings, load_detector(settings.detect), roi
+            anywhere = sorted(c for c, k in class_kinds.items() if k is None)
+            if not settings.detect.use_zones_roi:
+                pass
+            elif not loaded.has_areas:
+                err(f"note: {zones}: no zone other than grid cells, so every tile runs (no ROI skipping)")
+            elif len(anywhere) == len(class_kinds):
+                err(f"note: {zones}: the rules count every class anywhere (\"*\"), so every tile runs (no ROI skipping)")
+            else:
+                roi = RoiZones.from_zones(loaded)
+                if anywhere:
+                    err(f"note: {zones}: the rules count {', '.join(anywhere)} anywhere (\"*\"): "
+                        "every tile of a pass looking for it runs")
+        return settings, load_detector(settings.detect), roi, class_kinds
 
-    settings, detector, roi = _setup(setup)
+    settings, detector, roi, class_kinds = _setup(setup)
     from patrol.detect.engine import detect_file, expand_paths
     from patrol.errors import InputError
 
     items = list(expand_paths(paths))
     failed = 0
     results = []
+    tiles = [0, 0]  # run, total
     for item in _bar(items, "detect", show=not json_out):
         if isinstance(item, InputError):
             err(f"error: {item}")
             failed += 1
             continue
         try:
-            r = detect_file(item, detector, settings, roi)
+            r = detect_file(item, detector, settings, roi, class_kinds)
         except InputError as e:
             err(f"error: {e}")
             failed += 1
             continue
+        tiles[0] += r.tiles_run
+        tiles[1] += r.tiles_total
         if json_out:
             results.append(_frame_json(r))
         else:
             typer.echo(_frame_text(r))
     if json_out:
         typer.echo(json.dumps(results, indent=2))
+    elif tiles[1]:
+        typer.echo(f"tiles run: {tiles[0]} of {tiles[1]}{_share(*tiles)}")
     raise typer.Exit(EXIT_INPUT_FAILED if failed else EXIT_OK)
 
 

@@ -8,7 +8,7 @@ zones into a frame (ROI) and put detections on the ground for the CLI.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from patrol.detect.tiling import (
     clip_detections,
     cut_flags,
     merge_detections,
+    pass_polygons,
     scale_passes,
     scale_polygons,
     select_tiles,
@@ -95,12 +96,15 @@ def run_tiles(
     image_bgr: np.ndarray,
     detector: Detector,
     plan: TilePlan,
-    roi_polygons_px: Sequence[Any] | None = None,
+    roi_polygons_px: Sequence[Any] | Mapping[str, Sequence[Any] | None] | None = None,
 ) -> TiledResult:
     """Run ``detector`` on the plan's tiles of the frame and merge across tiles.
 
     ``roi_polygons_px``: zones projected into the frame (native pixels); only tiles touching one run.
-    None = no zones: every tile runs. Each ScalePass resizes the frame, tiles it, and keeps only its
+    None = no zones: every tile runs. A list applies to every pass; a mapping class -> polygons (None =
+    the class counts anywhere) gives each ScalePass the union of its classes' zones
+    (``tiling.pass_polygons``): a vehicle-only pass looks in no-parking zones and sidewalks while a pass
+    with garbage runs every tile. Each ScalePass resizes the frame, tiles it, and keeps only its
     classes; boxes come back in native pixels.
     """
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
@@ -117,7 +121,7 @@ def run_tiles(
             img = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
         sx = img.shape[1] / w  # the exact scale after rounding
         tiles = tile_grid((img.shape[1], img.shape[0]), plan.tile_px, plan.overlap_px)
-        chosen = select_tiles(tiles, scale_polygons(roi_polygons_px, sx))
+        chosen = select_tiles(tiles, scale_polygons(pass_polygons(roi_polygons_px, sp.classes), sx))
         total += len(tiles)
         run += len(chosen)
         keep = set(sp.classes) if sp.classes is not None else None
@@ -150,25 +154,27 @@ def detect_frame(
 
 
 class RoiZones:
-    """Zones of interest (WGS84 polygons) indexed once, projected into each frame on demand."""
+    """Zones of interest (WGS84 polygons, each with its zone kind) indexed once, projected into each
+    frame on demand. A geometry given without a kind counts for every kind."""
 
-    def __init__(self, geometries_lonlat: Sequence[Any]) -> None:
+    def __init__(self, geometries_lonlat: Sequence[Any], kinds: Sequence[str | None] | None = None) -> None:
         from shapely import STRtree
 
         self.geometries = tuple(geometries_lonlat)
+        self.kinds: tuple[str | None, ...] = tuple(kinds) if kinds is not None else (None,) * len(self.geometries)
+        if len(self.kinds) != len(self.geometries):
+            raise ValueError(f"{len(self.kinds)} kinds for {len(self.geometries)} geometries")
         self._tree = STRtree(self.geometries) if self.geometries else None
 
     @classmethod
     def from_zones(cls, zones: Iterable[Any], kinds: Sequence[str] = ROI_ZONE_KINDS) -> RoiZones:
         """From ``patrol.zones.Zones`` (or any iterable of objects with ``kind`` and ``geometry``)."""
-        return cls([z.geometry for z in zones if z.kind in kinds])
+        picked = [z for z in zones if z.kind in kinds]
+        return cls([z.geometry for z in picked], [z.kind for z in picked])
 
-    def polygons_px(self, camera: Any, frame: Any, margin_m: float, max_range_m: float) -> list[np.ndarray]:
-        """Zones (grown by ``margin_m``) cut to the frame's ground footprint, as pixel polygons.
-
-        Cutting to the footprint first keeps every vertex in front of the camera, so projection is
-        finite; a straight ground edge stays straight in the image (flat ground: a homography).
-        """
+    def _project(self, camera: Any, frame: Any, margin_m: float, max_range_m: float,
+                 kinds: set[str] | None = None) -> list[tuple[str | None, np.ndarray]]:
+        """(kind, pixel polygon) of each zone of ``kinds`` (None = all) in view."""
         import shapely
 
         if self._tree is None:
@@ -178,10 +184,13 @@ class RoiZones:
         lat0 = fp_ll.centroid.y
         pad_deg = margin_m / (111_000.0 * max(0.05, math.cos(math.radians(lat0))))
         hits = self._tree.query(fp_ll.buffer(pad_deg))
-        out: list[np.ndarray] = []
-        for i in hits:
+        out: list[tuple[str | None, np.ndarray]] = []
+        for i in sorted(int(j) for j in hits):
+            kind = self.kinds[i]
+            if kinds is not None and kind is not None and kind not in kinds:
+                continue
             g = shapely.transform(
-                self.geometries[int(i)], lambda ll: np.column_stack(frame.to_local(ll[:, 1], ll[:, 0]))
+                self.geometries[i], lambda ll: np.column_stack(frame.to_local(ll[:, 1], ll[:, 0]))
             )
             g = g.buffer(margin_m).intersection(fp) if margin_m > 0 else g.intersection(fp)
             for part in getattr(g, "geoms", [g]):
@@ -192,7 +201,36 @@ class RoiZones:
                 uv = np.column_stack([u, v])
                 uv = uv[np.isfinite(uv).all(axis=1)]
                 if len(uv) >= 3:
-                    out.append(uv)
+                    out.append((kind, uv))
+        return out
+
+    def polygons_px(self, camera: Any, frame: Any, margin_m: float, max_range_m: float) -> list[np.ndarray]:
+        """Zones (grown by ``margin_m``) cut to the frame's ground footprint, as pixel polygons.
+
+        Cutting to the footprint first keeps every vertex in front of the camera, so projection is
+        finite; a straight ground edge stays straight in the image (flat ground: a homography).
+        """
+        return [uv for _, uv in self._project(camera, frame, margin_m, max_range_m)]
+
+    def class_polygons_px(
+        self,
+        camera: Any,
+        frame: Any,
+        margin_m: float,
+        max_range_m: float,
+        class_kinds: Mapping[str, Sequence[str] | None],
+    ) -> dict[str, list[np.ndarray] | None]:
+        """Per class, the pixel polygons of the zones where it can be a violation (``class_kinds``:
+        class -> zone kinds, None = anywhere; ``patrol.zones.roi_kinds_by_class``). The mapping
+        ``run_tiles`` takes for per-pass ROI. Each zone is projected once."""
+        wanted = {k for ks in class_kinds.values() if ks is not None for k in ks}
+        projected = self._project(camera, frame, margin_m, max_range_m, wanted) if wanted else []
+        out: dict[str, list[np.ndarray] | None] = {}
+        for name, ks in class_kinds.items():
+            if ks is None:
+                out[name] = None
+            else:
+                out[name] = [uv for kind, uv in projected if kind is None or kind in ks]
         return out
 
 
@@ -268,9 +306,13 @@ def detect_file(
     detector: Detector,
     settings: Settings,
     roi: RoiZones | None = None,
+    class_kinds: Mapping[str, Sequence[str] | None] | None = None,
 ) -> FrameDetections:
     """Detect on one image file; with a geotag, put each detection on the ground and (with ``roi``)
-    run only the tiles that touch a zone. BadImage when the file cannot be decoded."""
+    run only the tiles that touch a zone. ``class_kinds`` (class -> zone kinds, None = anywhere;
+    ``patrol.zones.roi_kinds_by_class``) makes the ROI per pass: each pass looks only in the zones
+    where its classes can be a violation; None = every zone of ``roi`` for every pass. BadImage when
+    the file cannot be decoded."""
     p = Path(path)
     image = read_image(p)
     h, w = image.shape[:2]
@@ -284,7 +326,8 @@ def detect_file(
             note = (note + "; " if note else "") + "all tiles run (no pose to project zones)"
         else:
             try:
-                roi_px = roi.polygons_px(placed[2], placed[1], settings.detect.roi_margin_m, settings.geo.max_range_m)
+                args = (placed[2], placed[1], settings.detect.roi_margin_m, settings.geo.max_range_m)
+                roi_px = roi.polygons_px(*args) if class_kinds is None else roi.class_polygons_px(*args, class_kinds)
             except GeometryError as e:
                 note = f"all tiles run: {e}"
     gsd = gsd_or_none(placed[2]) if placed is not None else None

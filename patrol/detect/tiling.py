@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -153,6 +154,29 @@ def select_tiles(tiles: Sequence[Tile], polygons_px: Iterable[PixelPolygon] | No
         if len(tree.query(box(x1, y1, x2, y2), predicate="intersects")):
             keep.append(t)
     return keep
+
+
+def pass_polygons(roi_px: Any, classes: Sequence[str] | None) -> list | None:
+    """The ROI of one ScalePass keeping ``classes`` (None = every class).
+
+    ``roi_px`` is None (no zones: every tile runs), one list of polygons for every pass, or a mapping
+    class -> polygons where that class can be a violation (None = anywhere). With a mapping the pass
+    looks in the union of its classes' polygons; a class mapped to None makes the whole pass run, and a
+    class missing from the mapping adds nothing (it is a violation nowhere). A pass keeping every class
+    takes the union over the whole mapping.
+    """
+    if roi_px is None:
+        return None
+    if not isinstance(roi_px, Mapping):
+        return list(roi_px)
+    names = list(roi_px) if classes is None else [c for c in classes if c in roi_px]
+    out: list = []
+    for name in names:
+        polys = roi_px[name]
+        if polys is None:
+            return None
+        out.extend(polys)
+    return out
 
 
 def scale_polygons(polygons_px: Iterable[PixelPolygon] | None, scale: float) -> list | None:

@@ -108,10 +108,19 @@ def test_detect_geotagged_photo_ground_positions_and_roi(model, tmp_path):
     e, n = cam.pixel_to_ground(2000.0, 1125.0)
     ring = [frame.to_wgs84(float(e) + de, float(n) + dn)[::-1] for de, dn in [(-3, -3), (3, -3), (3, 3), (-3, 3), (-3, -3)]]
     zones = _zones_file(tmp_path / "zones.geojson", [ring])
-    # default rules count garbage anywhere: ROI may skip nothing, and says so
+    # default rules count garbage anywhere: this photo has one pass (no downscaled vehicle pass at
+    # this GSD) looking for garbage too, so ROI may skip nothing, and says so
     r = runner.invoke(app, ["detect", str(photo), "--model", str(model), "--tile", "640", "--zones", str(zones), "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)[0]["tiles_run"] == 28 and "every tile runs" in r.stderr
+    assert json.loads(r.stdout)[0]["tiles_run"] == 28 and "garbage anywhere" in r.stderr
+    # a file of grid cells alone is no ROI: every tile runs, and it says why
+    grid = tmp_path / "grid.geojson"
+    grid.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"kind": "grid_cell", "name": "A1", "unit": "U"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    r = runner.invoke(app, ["detect", str(photo), "--model", str(model), "--tile", "640", "--zones", str(grid)])
+    assert r.exit_code == 0, r.output
+    assert "tiles 28/28 (100%)" in r.stdout and "tiles run: 28 of 28 (100%)" in r.stdout
+    assert "no zone other than grid cells" in r.stderr
     # rules that only count violations inside zones: only tiles near the centre run
     cfg = tmp_path / "zone-only.toml"
     cfg.write_text('[rules.rules]\nvehicle = { no_parking = "illegal_parking" }\n')

@@ -91,6 +91,48 @@ def test_scale_pass_keeps_its_classes_in_native_pixels():
     assert boxes["vehicle"] == pytest.approx((100, 100, 200, 160), abs=2.0)
 
 
+# A 960x640 frame; a vehicle-only pass at 0.5 (480x320: 2 tiles of 320, stride 256 -> x 0 and 160)
+# and a native pass with garbage (4 x 3 = 12 tiles). The vehicle zone lies in the left 100 px.
+VEHICLE_ZONE = np.array([[0.0, 0.0], [100.0, 0.0], [100.0, 100.0], [0.0, 100.0]])
+TWO_PASSES = TilePlan(tile_px=320, overlap_px=64, passes=(ScalePass(1.0, ("garbage",)), ScalePass(0.5, ("vehicle",))))
+ONE_PASS = TilePlan(tile_px=320, overlap_px=64)  # one native pass keeping every class
+
+
+@pytest.mark.parametrize(
+    ("plan", "roi", "tiles_run", "calls"),
+    [
+        # garbage counts anywhere: its native pass runs all 12 tiles; the vehicle pass only the
+        # downscaled tile that touches the vehicle zone (its left 50 px at 0.5)
+        (TWO_PASSES, {"vehicle": [VEHICLE_ZONE], "garbage": None}, 12 + 1, [(320, 320)] * 12 + [(320, 320)]),
+        # garbage restricted too: each pass runs the tiles of its own classes' zones
+        (TWO_PASSES, {"vehicle": [VEHICLE_ZONE], "garbage": []}, 0 + 1, [(320, 320)]),
+        (TWO_PASSES, {"vehicle": [], "garbage": [VEHICLE_ZONE]}, 1 + 0, [(320, 320)]),
+        # a class missing from the mapping is a violation nowhere: its pass runs nothing
+        (TWO_PASSES, {"garbage": None}, 12, [(320, 320)] * 12),
+        # the old single list applies to every pass
+        (TWO_PASSES, [VEHICLE_ZONE], 1 + 1, [(320, 320)] * 2),
+        (TWO_PASSES, None, 12 + 2, [(320, 320)] * 14),
+        # one pass with every class: a "*" class makes it run whole, else the union of the zones
+        (ONE_PASS, {"vehicle": [VEHICLE_ZONE], "garbage": None}, 12, [(320, 320)] * 12),
+        (ONE_PASS, {"vehicle": [VEHICLE_ZONE], "garbage": []}, 1, [(320, 320)]),
+    ],
+)
+def test_roi_per_pass(plan, roi, tiles_run, calls):
+    img = paint((960, 640), [("vehicle", (10, 10, 50, 30)), ("garbage", (600, 500, 700, 560))])
+    det = ColourDetector()
+    res = run_tiles(img, det, plan, roi)
+    assert res.tiles_total == (12 + 2 if plan is TWO_PASSES else 12)
+    assert res.tiles_run == tiles_run == len(det.calls)
+    assert det.calls == calls
+
+
+def test_roi_per_pass_finds_the_vehicle_in_its_zone_and_garbage_anywhere():
+    img = paint((960, 640), [("vehicle", (10, 10, 50, 30)), ("vehicle", (800, 500, 860, 540)), ("garbage", (600, 500, 700, 560))])
+    res = run_tiles(img, ColourDetector(), TWO_PASSES, {"vehicle": [VEHICLE_ZONE], "garbage": None})
+    got = {(d.class_name, tuple(round(v) for v in d.bbox_xyxy_px)) for d in res.detections}
+    assert got == {("vehicle", (10, 10, 50, 30)), ("garbage", (600, 500, 700, 560))}  # the far car is not looked for
+
+
 def test_plan_from_settings_uses_model_input_size():
     plan = plan_from_settings(DetectSettings(class_scales={"vehicle": 0.5}), ColourDetector())
     assert plan.tile_px == 320 and plan.overlap_px == 64
@@ -143,6 +185,19 @@ def test_roi_zones_project_into_a_nadir_frame():
     (grown,) = zones.polygons_px(cam, frame, margin_m=3.0, max_range_m=500.0)
     assert grown[:, 0].min() == pytest.approx(620, abs=1.5)
     assert RoiZones([]).polygons_px(cam, frame, 3.0, 500.0) == []
+
+    # per class: each class gets the zones of the kinds where it can be a violation
+    lat3, lon3 = frame.to_wgs84(-25.0, -5.0)
+    lat4, lon4 = frame.to_wgs84(-15.0, 5.0)
+    kinded = RoiZones([box(lon1, lat1, lon2, lat2), box(lon3, lat3, lon4, lat4)], ["no_parking", "road"])
+    kinds = {"vehicle": ("no_parking", "sidewalk"), "road_damage": ("road",), "garbage": None, "bicycle": ()}
+    by = kinded.class_polygons_px(cam, frame, 0.0, 500.0, kinds)
+    assert by["garbage"] is None and by["bicycle"] == []
+    assert [p[:, 0].min() for p in by["vehicle"]] == [pytest.approx(650, abs=1.0)]
+    assert [p[:, 0].max() for p in by["road_damage"]] == [pytest.approx(350, abs=1.0)]
+    assert len(kinded.polygons_px(cam, frame, 0.0, 500.0)) == 2
+    with pytest.raises(ValueError, match="1 kinds for 2 geometries"):
+        RoiZones([box(0, 0, 1, 1), box(2, 2, 3, 3)], ["road"])
 
 
 def test_object_wider_than_overlap_is_joined_from_its_pieces():

@@ -15,6 +15,7 @@ from patrol.detect.tiling import (
     clip_detections,
     merge_detections,
     nms_xyxy,
+    pass_polygons,
     scale_passes,
     select_tiles,
     shift_detections,
@@ -87,6 +88,28 @@ def test_select_tiles_keeps_only_touched():
     assert len(select_tiles(tiles, [band])) == 6
     outside = np.array([[2000.0, 2000.0], [2100.0, 2000.0], [2100.0, 2100.0]])
     assert select_tiles(tiles, [outside]) == []
+
+
+A, B, C = "a", "b", "c"  # stand-ins for pixel polygons
+
+
+@pytest.mark.parametrize(
+    ("roi", "classes", "expected"),
+    [
+        (None, ("vehicle",), None),  # no zones: every tile
+        ([A, B], ("vehicle",), [A, B]),  # one list: the same ROI for every pass
+        ([A], None, [A]),
+        ({"vehicle": [A, B], "garbage": None}, ("vehicle",), [A, B]),  # vehicle pass: its zones only
+        ({"vehicle": [A], "garbage": None}, ("garbage", "vendor_stall"), None),  # "*" class: whole pass
+        ({"vehicle": [A], "vendor_stall": [B, C]}, ("vehicle", "vendor_stall"), [A, B, C]),  # union
+        ({"vehicle": [A], "vendor_stall": [B]}, ("road_damage",), []),  # a class in no rule: nothing
+        ({"vehicle": [], "vendor_stall": []}, ("vehicle",), []),  # zones, none in view
+        ({"vehicle": [A], "vendor_stall": [B]}, None, [A, B]),  # a pass keeping every class
+        ({"vehicle": [A], "garbage": None}, None, None),
+    ],
+)
+def test_pass_polygons(roi, classes, expected):
+    assert pass_polygons(roi, classes) == expected
 
 
 def test_select_tiles_rejects_nan_vertices():
