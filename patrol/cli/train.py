@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from patrol.cli.app import EXIT_OK, app, err, guarded
+from patrol.errors import ConfigError
 
 
 @app.command("train")
@@ -45,6 +46,13 @@ def train_cmd(
     ] = [],  # noqa: B006
     batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 16,
     device: Annotated[str, typer.Option("--device", help="cpu, or a CUDA device index such as 0.")] = "cpu",
+    oversample: Annotated[
+        list[str],
+        typer.Option("--oversample", help="SOURCE=N: list that source's train tiles N times per epoch, e.g. aerial-cars=2 (repeatable)."),
+    ] = [],  # noqa: B006
+    note: Annotated[
+        list[str], typer.Option("--note", help="A line for the model card's Training section (repeatable).")
+    ] = [],  # noqa: B006
 ) -> None:
     """Train a detector on labelled aerial images (and synthetic ones), export ONNX, write the model card.
 
@@ -54,6 +62,13 @@ def train_cmd(
 
     def run() -> None:
         from patrol.train.pipeline import DEFAULT_VAL_GROUPS, TrainJob, run_job
+
+        repeats = []
+        for item in oversample:
+            source, _, n = item.partition("=")
+            if not source or not n.strip().isdigit():
+                raise ConfigError(f"--oversample {item!r}: expected SOURCE=N, e.g. aerial-cars=2")
+            repeats.append((source.strip(), int(n)))
 
         job = TrainJob(
             data=tuple(data),
@@ -69,6 +84,8 @@ def train_cmd(
             sim_worlds=sim_worlds,
             sim_tiles_per_world=sim_crops,
             eval_data=tuple(eval_data),
+            oversample=tuple(repeats),
+            notes=tuple(note),
         )
         run_job(job, log=err)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patrol.detect.base import CLASSES
-from patrol.errors import InputError
+from patrol.errors import ConfigError, InputError
 from patrol.train.labels import LabelledImage
 from patrol.train.tiles import boxes_in_tile, scale_boxes, split_groups, stable_fraction, tile_grid, yolo_lines
 
@@ -189,3 +189,30 @@ def _write_yamls(out_dir, settings, split, tiles, objects, val_lists) -> Dataset
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def oversample_train(data_yaml: Path, repeats: Mapping[str, int]) -> tuple[Path, dict[str, int]]:
+    """List each train tile of a source in ``repeats`` that many times per epoch (real data is scarce next
+    to synthetic tiles) and point ``data_yaml``'s ``train:`` at that list. Tiles are named
+    ``<source>__...``; sources not in ``repeats`` are listed once. Returns (list path, tiles per source).
+    Raises ConfigError for a repeat below 1 or a source with no train tiles."""
+    for source, n in repeats.items():
+        if int(n) < 1:
+            raise ConfigError(f"oversample {source}={n}: the repeat must be >= 1")
+    root = Path(data_yaml).parent
+    tiles = sorted((root / "images" / "train").glob("*.jpg"))
+    counts: Counter = Counter(p.name.split("__", 1)[0] for p in tiles)
+    missing = [s for s in repeats if not counts.get(s)]
+    if missing:
+        raise ConfigError(f"oversample: no train tiles from {', '.join(missing)} (sources here: {', '.join(sorted(counts))})")
+    lines: list[str] = []
+    for p in tiles:
+        lines += [str(p.resolve())] * int(repeats.get(p.name.split("__", 1)[0], 1))
+    lst = root / "train_list.txt"
+    lst.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = Path(data_yaml).read_text(encoding="utf-8")
+    Path(data_yaml).write_text(
+        "\n".join(f"train: {lst.resolve()}" if ln.startswith("train:") else ln for ln in text.splitlines()) + "\n",
+        encoding="utf-8",
+    )
+    return lst, dict(counts)

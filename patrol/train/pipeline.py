@@ -89,6 +89,8 @@ class TrainJob:
         default_factory=lambda: TileSettings(train_val_tiles=64, max_tiles_per_image={"sim": 40})
     )
     extra_images: tuple[LabelledImage, ...] = ()
+    oversample: tuple[tuple[str, int], ...] = ()  # (source, repeats): its train tiles this many times per epoch
+    notes: tuple[str, ...] = ()  # extra lines for the card's Training section (e.g. how this run continued another)
 
     def __post_init__(self) -> None:
         if not self.data and not self.sim_worlds and not self.extra_images:
@@ -125,6 +127,11 @@ def run_job(job: TrainJob, log=print) -> dict:
     log(f"{len(images)} labelled source images; building tiles in {out / 'dataset'}")
     ds = build_dataset(images, out / "dataset", job.tiles, job.val_fraction, job.val_groups)
     log(f"tiles: {ds.tiles}; boxes: {ds.objects}")
+    if job.oversample:
+        from patrol.train.dataset import oversample_train
+
+        lst, counts = oversample_train(ds.data_yaml, dict(job.oversample))
+        log(f"train list {lst}: " + ", ".join(f"{s} x{n} ({counts[s]} tiles)" for s, n in job.oversample))
     settings = TrainSettings(
         data_yaml=ds.data_yaml,
         out_dir=out / "runs",
@@ -211,7 +218,9 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
         confidence=confidence,
         default_confidence=default_conf,
         evals=tuple(evals),
-        extra_notes=_speed_notes(seconds, epochs, ds.tiles.get("train", 0)),
+        extra_notes=_speed_notes(seconds, epochs, ds.tiles.get("train", 0))
+        + tuple(f"train tiles of {s} listed {n} times per epoch (oversampled)" for s, n in job.oversample)
+        + job.notes,
         good_for=tuple(judgements(evals, ds.objects, images, ds.groups)[0]),
         not_good_for=tuple(judgements(evals, ds.objects, images, ds.groups)[1]),
     )

@@ -34,3 +34,9 @@ def test_folder_without_labels(tmp_path) -> None:
     r = runner.invoke(app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
     assert r.exit_code == EXIT_INPUT_FAILED
     assert "no labels found" in r.output
+
+
+def test_bad_oversample_is_a_usage_error(tmp_path) -> None:
+    r = runner.invoke(app, ["train", "--data", str(tmp_path), "--oversample", "aerial-cars", "--out", str(tmp_path / "o")])
+    assert r.exit_code == EXIT_USAGE
+    assert "expected SOURCE=N" in r.output and "Traceback" not in r.output

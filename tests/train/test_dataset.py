@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from patrol.detect.base import CLASSES
-from patrol.train.dataset import TileSettings, build_dataset, usable_scales
+from patrol.errors import ConfigError
+from patrol.train.dataset import TileSettings, build_dataset, oversample_train, usable_scales
 from patrol.train.labels import LabelledBox, LabelledImage, parse_yolo_labels
 
 
@@ -83,3 +85,33 @@ def test_cut_objects_are_greyed_out_not_labelled_as_background(tmp_path) -> None
 def test_usable_scales_keep_small_objects_native(box_px, expected, tmp_path) -> None:
     im = LabelledImage(tmp_path / "x.png", (1000, 1000), (LabelledBox((0, 0, box_px, box_px), "vehicle"),), "g", "s")
     assert usable_scales(im, TileSettings(scales=(1.0, 0.5), min_object_px=12)) == expected
+
+
+def _two_source_dataset(tmp_path):
+    cars = [LabelledBox((50, 50, 90, 80), "vehicle")]
+    src = tmp_path / "src"
+    src.mkdir()
+    real = _image(src, "r1", "video:R", cars)
+    sim = _image(src, "s1", "simworld:1", cars)
+    images = [LabelledImage(real.image_path, real.size_wh, real.boxes, real.group, "aerial-cars"),
+              LabelledImage(sim.image_path, sim.size_wh, sim.boxes, sim.group, "sim")]
+    settings = TileSettings(tile_px=320, stride_px=256, scales=(1.0,), empty_keep_fraction=1.0)
+    return build_dataset(images, tmp_path / "ds", settings, split={"video:R": "train", "simworld:1": "train"})
+
+
+def test_oversample_lists_a_source_n_times_and_points_data_yaml_at_the_list(tmp_path) -> None:
+    s = _two_source_dataset(tmp_path)
+    lst, counts = oversample_train(s.data_yaml, {"aerial-cars": 3})
+    assert counts == {"aerial-cars": 6, "sim": 6}  # 700x400 -> 6 tiles each (empty ones kept)
+    listed = lst.read_text().split()
+    assert sum("aerial-cars__" in p for p in listed) == 18 and sum("sim__" in p for p in listed) == 6
+    assert all(Path(p).is_file() for p in listed)
+    data = s.data_yaml.read_text()
+    assert f"train: {lst.resolve()}" in data and "val: " in data and "0: vehicle" in data
+
+
+@pytest.mark.parametrize("repeats, message", [({"aerial-cars": 0}, "must be >= 1"), ({"munich": 2}, "no train tiles from munich")])
+def test_oversample_refuses_bad_repeats(tmp_path, repeats, message) -> None:
+    s = _two_source_dataset(tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        oversample_train(s.data_yaml, repeats)
