@@ -109,7 +109,7 @@ def detect_cmd(
     backend: BackendOpt = None,
     zones: Annotated[
         Path | None,
-        typer.Option("--zones", help="Zones GeoJSON: on geotagged photos only tiles touching a zone run (ROI tiling)."),
+        typer.Option("--zones", help="Zones GeoJSON: on geotagged photos only tiles touching a zone where a class can be a violation run (ROI tiling)."),
     ] = None,
     confidence: ConfidenceOpt = None,
     tile: Annotated[int | None, typer.Option("--tile", min=32, help="Tile size in px (default: the model's input size).")] = None,
@@ -118,8 +118,10 @@ def detect_cmd(
     """Detect vehicles, vendor stalls, road damage and garbage on photos, tile by tile at native resolution.
 
     Prints each photo's detections (class, score, pixel box) and, when the photo is geotagged (GPS +
-    height + gimbal pose), each detection's position on the ground. With --zones, only the tiles that
-    see a zone are run. A bad file is reported on stderr and skipped (exit 1 at the end).
+    height + gimbal pose), each detection's position on the ground. With --zones, each pass runs only the
+    tiles that see a zone where one of its classes can be a violation under the rules ([rules]); a class
+    that counts anywhere ("*") runs its pass whole. Prints the share of tiles run. A bad file is reported
+    on stderr and skipped (exit 1 at the end).
     """
 
     def setup():
