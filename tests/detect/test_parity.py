@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.detect.conftest import scene
+from tests.detect.conftest import REPO, scene
 
 
 @pytest.mark.train
@@ -24,3 +24,27 @@ def test_onnx_matches_ultralytics(dev_yolo, wh):
     diff = np.abs(np.array([d.bbox_xyxy_px for d in a]) - np.array([d.bbox_xyxy_px for d in b]))
     assert diff.max() <= 1.0
     assert max(abs(x.score - y.score) for x, y in zip(a, b)) < 1e-3
+
+
+@pytest.mark.train
+def test_bundled_pt_and_onnx_are_the_same_model():
+    """models/patrol.pt (for fine-tuning and the ultralytics backend) is the network models/patrol.onnx
+    was exported from: same boxes on a real aerial frame with cars."""
+    import cv2
+
+    from patrol.detect import ultralytics as ul
+    from patrol.detect.onnx import OnnxDetector
+    from tests.conftest import shared_path
+
+    pytest.importorskip("ultralytics")
+    pt = REPO / "models" / "patrol.pt"
+    if not pt.is_file():
+        pytest.skip("models/patrol.pt is not in this checkout")
+    frame = cv2.imread(str(shared_path("aerial-cars", "DJI-00760-00001.jpg")))
+    tile = np.ascontiguousarray(frame[300:620, 800:1120])
+    a = OnnxDetector(REPO / "models" / "patrol.onnx", confidence=0.3, iou=0.5, threads=1).detect(tile)
+    b = ul.load(pt, confidence=0.3, iou=0.5, imgsz=320).detect(tile)
+    assert a, "the bundled model found nothing on a street with cars"
+    assert [d.class_name for d in a] == [d.class_name for d in b]
+    diff = np.abs(np.array([d.bbox_xyxy_px for d in a]) - np.array([d.bbox_xyxy_px for d in b]))
+    assert diff.max() <= 1.0
