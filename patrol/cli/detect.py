@@ -137,7 +137,7 @@ def detect_cmd(
             loaded = load_zones(zones)
             anywhere = sorted(c for c, k in class_kinds.items() if k is None)
             if not settings.detect.use_zones_roi:
-                pass
+                err(f"note: {zones}: use_zones_roi is off in the config, so every tile runs")
             elif not loaded.has_areas:
                 err(f"note: {zones}: no zone other than grid cells, so every tile runs (no ROI skipping)")
             elif len(anywhere) == len(class_kinds):
