@@ -411,20 +411,16 @@ def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) 
 
 def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, zones: Any) -> None:
     """Detections of each frame, committed frame by frame with a per-frame marker (resumable)."""
-    from patrol.detect.engine import RoiZones, gsd_or_none, plan_from_settings, run_tiles
-    from patrol.zones import roi_kinds_by_class
+    from patrol.detect.engine import gsd_or_none, plan_from_settings, roi_setup, run_tiles
     from patrol.errors import BadImage
     from patrol.findings import sharpness_of
 
     s = ctx.settings
     store = ctx.store
-    # ROI per scale pass: each pass runs the tiles touching zones where one of its classes can be a
-    # violation; a class counted anywhere ("*") makes its pass run every tile. A zones file of grid
-    # cells alone counts as no zones (every tile runs, like the rules' "no_zones" fallback).
-    class_kinds = roi_kinds_by_class(s.rules.rules)
-    roi = None
-    if s.detect.use_zones_roi and zones.has_areas and any(k is not None for k in class_kinds.values()):
-        roi = RoiZones.from_zones(zones)
+    # ROI per scale pass (patrol.detect.engine.roi_setup): each pass runs the tiles touching zones
+    # where one of its classes can be a violation; a class counted anywhere ("*") runs its pass whole.
+    rs = roi_setup(zones, s.rules.rules, s.detect.use_zones_roi)
+    roi, class_kinds = rs.roi, rs.class_kinds
     total = 0
     tiles = [0, 0]  # run, total over the flight's frames (resumed ones from their markers)
     failed: list[list[str]] = []

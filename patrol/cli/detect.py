@@ -125,7 +125,7 @@ def detect_cmd(
     """
 
     def setup():
-        from patrol.detect.engine import RoiZones
+        from patrol.detect.engine import roi_setup
         from patrol.detect.registry import load_detector
         from patrol.zones import check_rules, load_zones, roi_kinds_by_class
 
@@ -134,19 +134,14 @@ def detect_cmd(
         roi = None
         class_kinds = roi_kinds_by_class(settings.rules.rules)
         if zones is not None:
-            loaded = load_zones(zones)
+            rs = roi_setup(load_zones(zones), settings.rules.rules, settings.detect.use_zones_roi)
+            roi, class_kinds = rs.roi, rs.class_kinds
             anywhere = sorted(c for c, k in class_kinds.items() if k is None)
-            if not settings.detect.use_zones_roi:
-                err(f"note: {zones}: use_zones_roi is off in the config, so every tile runs")
-            elif not loaded.has_areas:
-                err(f"note: {zones}: no zone other than grid cells, so every tile runs (no ROI skipping)")
-            elif len(anywhere) == len(class_kinds):
-                err(f"note: {zones}: the rules count every class anywhere (\"*\"), so every tile runs (no ROI skipping)")
-            else:
-                roi = RoiZones.from_zones(loaded)
-                if anywhere:
-                    err(f"note: {zones}: the rules count {', '.join(anywhere)} anywhere (\"*\"): "
-                        "every tile of a pass looking for it runs")
+            if rs.reason:
+                err(f"note: {zones}: {rs.reason}, so every tile runs (no ROI skipping)")
+            elif anywhere:
+                err(f"note: {zones}: the rules count {', '.join(anywhere)} anywhere (\"*\"): "
+                    "every tile of a pass looking for it runs")
         return settings, load_detector(settings.detect), roi, class_kinds
 
     settings, detector, roi, class_kinds = _setup(setup)

@@ -153,6 +153,35 @@ def detect_frame(
 # --- zones into the frame (ROI) -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RoiSetup:
+    """What ROI tiling does for a flight: ``roi`` (None = every tile runs, ``reason`` says why) and,
+    per class, the zone kinds where it can be a violation (``patrol.zones.roi_kinds_by_class``)."""
+
+    roi: RoiZones | None
+    class_kinds: dict[str, tuple[str, ...] | None]
+    reason: str | None = None
+
+
+def roi_setup(zones: Any, rules: Mapping[str, Mapping[str, str]], enabled: bool = True) -> RoiSetup:
+    """Decide ROI tiling once for a flight from its zones (``patrol.zones.Zones``) and the rules.
+
+    No skipping when ``enabled`` is off, when the zones are grid cells only (they count as no zones,
+    like the rules' ``"no_zones"`` fallback) or when every class counts anywhere (``"*"``); otherwise
+    each scale pass runs the tiles touching zones where one of its classes can be a violation.
+    """
+    from patrol.zones import roi_kinds_by_class
+
+    class_kinds = roi_kinds_by_class(rules)
+    if not enabled:
+        return RoiSetup(None, class_kinds, "use_zones_roi is off in the config")
+    if not zones.has_areas:
+        return RoiSetup(None, class_kinds, "no zone other than grid cells")
+    if all(k is None for k in class_kinds.values()):
+        return RoiSetup(None, class_kinds, 'the rules count every class anywhere ("*")')
+    return RoiSetup(RoiZones.from_zones(zones), class_kinds)
+
+
 class RoiZones:
     """Zones of interest (WGS84 polygons, each with its zone kind) indexed once, projected into each
     frame on demand. A geometry given without a kind counts for every kind."""
