@@ -10,6 +10,7 @@ import numpy as np
 
 from patrol.geo.camera import Camera
 from patrol.ingest.frame import Intrinsics
+from patrol.sim.solids import draw_solids
 
 SKY_BGR = (222, 205, 190)
 HAZE_BGR = (112, 128, 122)  # fields beyond the simulated city
@@ -44,13 +45,17 @@ def choose_level(world_res_m: float, cam: Camera) -> int:
     return max(0, int(math.floor(math.log2(best / world_res_m)))) if best > world_res_m else 0
 
 
-def render_frame(world, cam: Camera, gain: float = 1.0) -> np.ndarray:
-    """BGR uint8 image of ``world`` (a patrol.sim.world.World) seen by ``cam``."""
+def render_frame(world, cam: Camera, gain: float = 1.0, solids: bool = True) -> np.ndarray:
+    """BGR uint8 image of ``world`` (a patrol.sim.world.World) seen by ``cam``. ``solids``: vehicles
+    are drawn as solids (sides, windows, relief; ``patrol.sim.solids``), not only as the raster's flat
+    paint."""
     w, h = cam.size_wh
     level = choose_level(world.res_m, cam)
     src = world.level(level)
     m = cam.ground_to_image_homography() @ world.px_to_en_matrix(level)
     out = cv2.warpPerspective(src, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=HAZE_BGR)
+    if solids:
+        draw_solids(out, world, cam, src, world.px_to_en_matrix(level))
     _sky(out, cam)
     return cv2.multiply(out, _vignette(w, h), scale=gain / 255.0)
 

@@ -27,6 +27,7 @@ from patrol.detect.base import CLASSES, Detection
 from patrol.errors import InputError, ModelError
 from patrol.geo.camera import Camera, CameraPose
 from patrol.ingest.frame import Intrinsics
+from patrol.sim.solids import project, solid_points_en
 
 MIN_VISIBLE = 0.3  # labels cover objects with at least this fraction of their area inside the frame
 
@@ -202,7 +203,9 @@ def frame_labels(cam: Camera, objects, min_visible: float = 0.0) -> tuple[TruthL
     """Boxes of ``objects`` (anything with ``id``, ``class_name``, ``polygon``) seen by ``cam``.
 
     The ground outline is cut to the frame's footprint (so parts behind the camera or outside the
-    image do not count), projected, clipped to the image, and boxed. ``visible_frac`` is the share of
+    image do not count), projected together with the corners of the object's solids when it has them
+    (vehicles: ``patrol.sim.solids``, so the box covers the sides and the roof the camera sees),
+    clipped to the image, and boxed. ``visible_frac`` is the share of
     the object's ground area inside the frame; ``truncated`` when the frame edge cuts it.
     """
     w, h = cam.size_wh
@@ -226,14 +229,20 @@ def frame_labels(cam: Camera, objects, min_visible: float = 0.0) -> tuple[TruthL
         if len(pts) < 3:
             continue
         u, v = cam.ground_to_pixel(pts[:, 0], pts[:, 1])
+        solid = solid_points_en(o)
+        if solid is not None:  # a vehicle is drawn as a solid: its box covers its sides and roof too
+            su, sv = project(cam, solid)
+            u, v = np.concatenate([u, su]), np.concatenate([v, sv])
         ok = np.isfinite(u)
         if ok.sum() < 3:
             continue
-        pix = Polygon(np.column_stack([u[ok], v[ok]])).convex_hull.intersection(image)
+        hull = Polygon(np.column_stack([u[ok], v[ok]])).convex_hull
+        pix = hull.intersection(image)
         if pix.is_empty or pix.area < 1.0:
             continue
         x1, y1, x2, y2 = pix.bounds
-        out.append(TruthLabel(o.id, o.class_name, (round(x1, 2), round(y1, 2), round(x2, 2), round(y2, 2)), round(frac, 4), frac < 0.999))
+        cut = frac < 0.999 or pix.area < hull.area * 0.999  # the frame edge cuts its ground or its top
+        out.append(TruthLabel(o.id, o.class_name, (round(x1, 2), round(y1, 2), round(x2, 2), round(y2, 2)), round(frac, 4), cut))
     return tuple(out)
 
 

@@ -13,6 +13,7 @@ from patrol.geo.crs import LocalFrame
 from patrol.ingest import read_frame
 from patrol.sim.flight import FlightSpec, plan_poses, run_flight
 from patrol.sim.layout import generate_layout
+from patrol.sim.solids import project, solid_points_en
 from patrol.sim.truth import frame_labels, load_truth
 from tests.sim.conftest import SMALL, SMALL_IMAGE
 
@@ -81,8 +82,13 @@ def test_truth_boxes_are_exact_for_the_true_camera(small_flight, small_before) -
         for lb in f.labels:
             if lb.truncated:
                 continue
-            p = np.array(objs[lb.object_id].outline_en)
+            o = objs[lb.object_id]
+            p = np.array(o.outline_en)
             u, v = cam.ground_to_pixel(p[:, 0], p[:, 1])
+            solid = solid_points_en(o)
+            if solid is not None:  # vehicles are solids: the box covers their sides and roof too
+                su, sv = project(cam, solid)
+                u, v = np.concatenate([u, su]), np.concatenate([v, sv])
             assert (u.min(), v.min(), u.max(), v.max()) == pytest.approx(lb.bbox_xyxy_px, abs=0.01)
 
 
