@@ -32,9 +32,12 @@ def main() -> None:
     t_world = time.perf_counter() - t
     intr = sim_intrinsics((4000, 3000))
     poses = [CameraPose(-40 + 10 * k, -30 + 7 * k, 70 + 5 * (k % 4), 37.0 * k, -90.0 if k % 2 == 0 else -55.0, 0.0) for k in range(a.frames)]
-    render, encode = [], []
+    render, encode, flat = [], [], []
     for p in poses:
         cam = Camera(intr, p)
+        tf = time.perf_counter()
+        render_frame(world, cam, solids=False)  # interleaved: the cost of drawing vehicles as solids
+        flat.append(time.perf_counter() - tf)
         t0 = time.perf_counter()
         img = render_frame(world, cam)
         t1 = time.perf_counter()
@@ -49,6 +52,8 @@ def main() -> None:
     print(f"world {a.size_m:.0f} m at {a.res_m} m/px ({world.image.shape[1]}x{world.image.shape[0]} px): {t_world:.1f} s")
     print(f"4000x3000 frame ({a.frames} frames, half nadir, half oblique): render median {statistics.median(render):.2f} s, "
           f"JPEG+EXIF median {statistics.median(encode):.2f} s, total median {statistics.median(total):.2f} s, max {max(total):.2f} s")
+    print(f"render with vehicles as solids / flat raster only: {statistics.median(render) / statistics.median(flat):.2f}x "
+          f"(median {statistics.median(render):.2f} s vs {statistics.median(flat):.2f} s)")
 
 
 if __name__ == "__main__":

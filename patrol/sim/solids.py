@@ -114,16 +114,20 @@ def _texture(img: np.ndarray, src: np.ndarray, src_to_en: np.ndarray, cam: Camer
     roi[:] = (roi * (1 - a) + patch * a).astype(np.uint8)
 
 
-def _under_trees(world, obj) -> bool:
+def _tree_crowns(world) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (N, 2) east-north and radii (N,) of the world's tree crowns."""
     lay = world.layout
     if not lay.trees:
+        return np.zeros((0, 2)), np.zeros(0)
+    return lay.to_en(np.array([t.center_city for t in lay.trees])), np.array([t.radius_m for t in lay.trees])
+
+
+def _under_trees(obj, crowns: tuple[np.ndarray, np.ndarray]) -> bool:
+    centres, radii = crowns
+    if not len(radii):
         return False
-    c = np.array(obj.center_en)
-    reach = max(obj.size_lw_m) / 2
-    for t in lay.trees:
-        if np.hypot(*(lay.to_en(t.center_city)[0] - c)) < t.radius_m + reach * 0.5:
-            return True
-    return False
+    d = np.hypot(centres[:, 0] - obj.center_en[0], centres[:, 1] - obj.center_en[1])
+    return bool((d < radii + max(obj.size_lw_m) / 4).any())
 
 
 def _body_colour(world, obj) -> tuple[int, int, int]:
@@ -150,10 +154,11 @@ def draw_solids(img: np.ndarray, world, cam: Camera, src: np.ndarray, src_to_en:
     to_sun = np.array([-sx, -sy, 1.0])
     to_sun /= np.linalg.norm(to_sun)
     todo = []
+    crowns = _tree_crowns(world)
     for o in world.present_objects:
         if not is_solid(o):
             continue
-        if not Polygon(o.outline_en).intersects(fp) or _under_trees(world, o):
+        if not Polygon(o.outline_en).intersects(fp) or _under_trees(o, crowns):
             continue
         todo.append((-math.hypot(o.center_en[0] - cams[0], o.center_en[1] - cams[1]), o))
     todo.sort(key=lambda t: t[0])
