@@ -31,9 +31,9 @@ def train_cmd(
     ] = None,
     init: Annotated[
         Path | None,
-        typer.Option("--init", help="Local .pt to start from (e.g. models' previous weights); never a bare name."),
+        typer.Option("--init", help="Local .pt to start from (e.g. models/patrol.pt); never a bare name. Its own network is trained (--arch is not used); a checkpoint with the same classes carries over whole, class head included."),
     ] = None,
-    arch: Annotated[str, typer.Option("--arch", help="ultralytics model yaml, e.g. yolov8s.yaml or yolov8n.yaml.")] = "yolov8s.yaml",
+    arch: Annotated[str, typer.Option("--arch", help="ultralytics model yaml, e.g. yolov8s.yaml or yolov8n.yaml (without --init).")] = "yolov8s.yaml",
     val_group: Annotated[
         list[str],
         typer.Option("--val-group", help="Source group held out for validation (repeatable); default: built-in list + 20% of other sources."),

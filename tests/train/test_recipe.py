@@ -88,3 +88,38 @@ def test_smoke_train_export_and_onnx_backend(tmp_path, monkeypatch) -> None:
     assert det.metadata["patrol_default_confidence"] == "0.550"
     out = det.detect(np.zeros((64, 64, 3), np.uint8))
     assert isinstance(out, list)
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_fine_tuning_keeps_the_class_head(tmp_path, monkeypatch) -> None:
+    """Training from a checkpoint with the dataset's classes starts from all of it, class head
+    included: with a zero learning rate, the fine-tuned head is the checkpoint's head. (Building the
+    yaml and loading the weights into it went through 80 COCO classes and re-drew the head at random.)"""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("ultralytics")
+    monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "yolo"))
+    from patrol.train.recipe import _count_transfer, train
+
+    ds = _tiny_dataset(tmp_path)
+    first = train(TrainSettings(data_yaml=ds.data_yaml, out_dir=tmp_path / "runs", name="first", architecture="yolov8n.yaml",
+                                epochs=1, imgsz=64, batch=4, workers=0, extra={"plots": False}))
+    def weights(path):
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        return (ckpt.get("ema") or ckpt["model"]).float().state_dict()  # saved files keep "model" only
+
+    n = len(weights(first.last_pt))
+    assert _count_transfer(first.last_pt, 4) == f"{n}/{n} tensors"
+    assert _count_transfer(first.last_pt, 1) == f"{n - 6}/{n} tensors"  # a 1-class dataset: 3 scales x (weight, bias)
+    second = train(TrainSettings(data_yaml=ds.data_yaml, out_dir=tmp_path / "runs", name="second", init_weights=first.last_pt,
+                                 epochs=1, imgsz=64, batch=4, workers=0, warmup_epochs=0.0,
+                                 extra={"plots": False, "optimizer": "SGD", "lr0": 0.0}))
+    assert second.transferred == f"{n}/{n} tensors"
+
+    def head(path):
+        return {k: v for k, v in weights(path).items() if ".cv3." in k and k.rsplit(".", 2)[-2] == "2"}
+
+    before, after = head(first.last_pt), head(second.last_pt)
+    assert len(before) == 6 and before.keys() == after.keys()
+    for k in before:
+        assert torch.equal(before[k], after[k]), k
