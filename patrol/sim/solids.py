@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from shapely.geometry import Polygon
 
 from patrol.geo.camera import Camera
 from patrol.sim.canvas import place, rect
@@ -146,8 +147,6 @@ def draw_solids(img: np.ndarray, world, cam: Camera, src: np.ndarray, src_to_en:
     warped from raster ``src``, whose pixels map to east-north by ``src_to_en``). Vehicles under a tree
     crown stay as the raster paints them (the crown is above them). Returns how many were drawn."""
     fp = cam.footprint(max_range_m=3000.0).polygon_en
-    from shapely.geometry import Polygon
-
     cams = cam.center_enu
     sun = world.sun
     sx, sy = sun.shadow_en()
@@ -173,10 +172,10 @@ def draw_solids(img: np.ndarray, world, cam: Camera, src: np.ndarray, src_to_en:
             ul, vl = project(cam, lo)
             uh, vh = project(cam, hi)
             if not (np.isfinite(ul).all() and np.isfinite(uh).all()):
-                break
+                break  # behind the camera: left as the raster paints it
             pl, ph = np.column_stack([ul, vl]), np.column_stack([uh, vh])
             if pl[:, 0].max() < -50 or pl[:, 0].min() > w + 50 or pl[:, 1].max() < -50 or pl[:, 1].min() > h + 50:
-                break
+                break  # outside the image
             n = len(lo)
             for k in faces_toward(cams, lo, hi):
                 j = (k + 1) % n
@@ -197,7 +196,8 @@ def draw_solids(img: np.ndarray, world, cam: Camera, src: np.ndarray, src_to_en:
                     _side_details(img, cam, o, lo[k], lo[j], p, glass, front=(k == 1))
             if p.top:
                 _texture(img, src, src_to_en, cam, p.z_hi_m, ph)
-        drawn += 1
+        else:
+            drawn += 1
     return drawn
 
 
