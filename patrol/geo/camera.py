@@ -105,9 +105,14 @@ class Camera:
 
     def ground_to_pixel(self, east_m: Any, north_m: Any) -> tuple[np.ndarray, np.ndarray]:
         """Pixel (u, v) of ground point (east, north); NaN for points behind the camera."""
+        return self.world_to_pixel(east_m, north_m, 0.0)
+
+    def world_to_pixel(self, east_m: Any, north_m: Any, up_m: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel (u, v) of a point ``up_m`` above the ground; NaN for points behind the camera."""
         e = np.asarray(east_m, dtype=float) - self.pose.east_m
         n = np.asarray(north_m, dtype=float) - self.pose.north_m
-        z = np.full_like(e, -self.pose.height_m)
+        z = np.broadcast_to(np.asarray(up_m, dtype=float), np.broadcast(e, n).shape) - self.pose.height_m
+        e, n = np.broadcast_arrays(e, n)
         pc = np.stack([e, n, z], axis=-1) @ self._r  # rows: world->optical = R^T applied
         zc = pc[..., 2]
         i = self.intrinsics
@@ -117,14 +122,15 @@ class Camera:
             v = np.where(ok, i.fy_px * pc[..., 1] / zc + i.cy_px, np.nan)
         return np.asarray(u, dtype=float), np.asarray(v, dtype=float)
 
-    def ground_to_image_homography(self) -> np.ndarray:
-        """3x3 H with [u, v, 1] ~ H @ [east_m, north_m, 1] for points on the ground plane.
+    def ground_to_image_homography(self, plane_up_m: float = 0.0) -> np.ndarray:
+        """3x3 H with [u, v, 1] ~ H @ [east_m, north_m, 1] for points on the ground plane (or on the
+        horizontal plane ``plane_up_m`` above it).
 
         Points behind the camera get a negative homogeneous scale; callers warping an image with it
         must mask the pixels above the horizon (where ``pixel_to_ground`` gives NaN).
         """
         p = self.pose
-        t = np.array([[1.0, 0.0, -p.east_m], [0.0, 1.0, -p.north_m], [0.0, 0.0, -p.height_m]])
+        t = np.array([[1.0, 0.0, -p.east_m], [0.0, 1.0, -p.north_m], [0.0, 0.0, plane_up_m - p.height_m]])
         h = self._k @ self._r.T @ t
         return h / h[2, 2] if abs(h[2, 2]) > 1e-12 else h
 

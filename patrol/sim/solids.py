@@ -73,22 +73,13 @@ def solid_points_en(obj) -> np.ndarray | None:
 
 def project(cam: Camera, pts_enu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pixel (u, v) of 3D points (east, north, up metres); NaN behind the camera."""
-    pc = (np.asarray(pts_enu, float) - cam.center_enu) @ cam.rotation_enu_from_optical
-    zc = pc[:, 2]
-    i = cam.intrinsics
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ok = zc > 1e-6
-        u = np.where(ok, i.fx_px * pc[:, 0] / zc + i.cx_px, np.nan)
-        v = np.where(ok, i.fy_px * pc[:, 1] / zc + i.cy_px, np.nan)
-    return u, v
+    p = np.asarray(pts_enu, float)
+    return cam.world_to_pixel(p[:, 0], p[:, 1], p[:, 2])
 
 
 def plane_homography(cam: Camera, z_m: float) -> np.ndarray:
     """3x3 H with [u, v, 1] ~ H @ [east, north, 1] for points at height ``z_m``."""
-    p = cam.pose
-    k = np.array([[cam.intrinsics.fx_px, 0, cam.intrinsics.cx_px], [0, cam.intrinsics.fy_px, cam.intrinsics.cy_px], [0, 0, 1.0]])
-    t = np.array([[1.0, 0.0, -p.east_m], [0.0, 1.0, -p.north_m], [0.0, 0.0, z_m - p.height_m]])
-    return k @ cam.rotation_enu_from_optical.T @ t
+    return cam.ground_to_image_homography(plane_up_m=z_m)
 
 
 def _fill(img: np.ndarray, uv: np.ndarray, colour) -> None:
@@ -179,9 +170,7 @@ def draw_solids(img: np.ndarray, world, cam: Camera, src: np.ndarray, src_to_en:
             n = len(lo)
             for k in faces_toward(cams, lo, hi):
                 j = (k + 1) % n
-                quad3 = np.array([lo[k], lo[j], hi[j], hi[k]])
-                normal = np.cross(quad3[1] - quad3[0], quad3[3] - quad3[0])
-                centre = quad3.mean(axis=0)
+                normal, centre = _side(lo, hi, k)
                 nn = normal / (np.linalg.norm(normal) or 1.0)
                 lit = 0.55 + 0.45 * max(0.0, float(np.dot(nn, to_sun)))
                 quad = np.array([pl[k], pl[j], ph[j], ph[k]])
@@ -205,14 +194,17 @@ def faces_toward(camera_enu: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list
     """Indices k of the side faces (lo[k], lo[k+1], hi[k+1], hi[k]) of a solid whose outside faces the
     camera (the rings run counter-clockwise seen from above, so edge x up points outwards)."""
     out = []
-    n = len(lo)
-    for k in range(n):
-        j = (k + 1) % n
-        normal = np.cross(lo[j] - lo[k], hi[k] - lo[k])
-        centre = (lo[k] + lo[j] + hi[j] + hi[k]) / 4
+    for k in range(len(lo)):
+        normal, centre = _side(lo, hi, k)
         if np.dot(normal, camera_enu - centre) > 0:
             out.append(k)
     return out
+
+
+def _side(lo: np.ndarray, hi: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Outward normal (not unit) and centre of side face k of a solid."""
+    j = (k + 1) % len(lo)
+    return np.cross(lo[j] - lo[k], hi[k] - lo[k]), (lo[k] + lo[j] + hi[j] + hi[k]) / 4
 
 
 def _px_per_m(cam: Camera, pt: np.ndarray) -> float:
