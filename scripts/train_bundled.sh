@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The recipe that produced models/patrol.onnx and models/MODEL_CARD.md.
 #
-#   bash scripts/train_bundled.sh [TIME_MIN] [MORE_MIN] [OBLIQUE_MIN]
+#   bash scripts/train_bundled.sh [TIME_MIN] [MORE_MIN] [OBLIQUE_MIN] [REAL_MIN]
+#   ONLY_REAL=1 bash scripts/train_bundled.sh 0 0 0 REAL_MIN   # the last stage alone, from models/patrol.pt
 #
 # Two stages on the CPU, and an optional third: TIME_MIN (default 80) minutes from the person-detector
 # weights; MORE_MIN (default 80) minutes more from those weights with the real tiles listed twice per
@@ -21,6 +22,8 @@ cd "$(dirname "$0")/.."
 TIME_MIN=${1:-80}
 MORE_MIN=${2:-80}
 OBLIQUE_MIN=${3:-0}
+REAL_MIN=${4:-75}
+ONLY_REAL=${ONLY_REAL:-0}
 DEVICE=${DEVICE:-cpu}
 WORK=${WORK:-work-data}
 DATA=${DATA:-../shared/data}
@@ -85,8 +88,15 @@ stage() {
 REAL_TWICE=(--oversample aerial-cars=2 --oversample road-damage-uavpdd=2)
 
 # 3. Tiles (real + synthetic), training, ONNX export, evaluation, model card.
-rm -rf "$OUT"
-stage "$INIT" "$TIME_MIN" "$FLIGHTS" 80
+if [ "$ONLY_REAL" = "1" ]; then
+  # The shipped model's last stage started from the shipped second-stage weights (models/patrol.pt).
+  TIME_MIN=0; MORE_MIN=0; OBLIQUE_MIN=0
+  rm -rf "$OUT" && mkdir -p "$OUT/runs/train/weights"
+  cp models/patrol.pt "$OUT/runs/train/weights/last.pt" && cp models/patrol.onnx "$OUT/patrol.onnx"
+else
+  rm -rf "$OUT"
+  stage "$INIT" "$TIME_MIN" "$FLIGHTS" 80
+fi
 
 # 4. Second stage: the same tiles (same seeds), real ones twice per epoch, from the first stage's weights.
 if [ "$MORE_MIN" != "0" ]; then
@@ -127,7 +137,19 @@ EOF
     --note "third stage: fine-tuned from the second-stage model on oblique sim flights whose vehicles are drawn as solids (sides, windows, relief)"
 fi
 
-# 6. Ship it.
+# 6. Real road damage and real hard negatives: RDD2022 drone images resized to patrol GSD (factors
+#    0.5-1.0 of ~17 mm/px), a tenth of its streets held out as the test split; the previous model's false
+#    alarms on real train frames (classes a source does not contain) mined as hard-negative crops; its
+#    confident cars on RDD roads kept as labels. Fine-tuned from the previous stage's weights.
+if [ "$REAL_MIN" != "0" ]; then
+  PREV="$WORK/bundled-stage-prev"
+  rm -rf "$PREV" && mv "$OUT" "$PREV"
+  stage "$PREV/runs/train/weights/last.pt" "$REAL_MIN" "$FLIGHTS" 60 "${REAL_TWICE[@]}" \
+    --data "$DATA/road-damage-rdd2022-drone" --mine-with "$PREV/patrol.onnx" --oversample hard-negatives=3 \
+    --note "last stage: real road damage (RDD2022 drone images at patrol GSD) and hard negatives mined from the previous model's false alarms on real frames, fine-tuned from the previous stage's weights"
+fi
+
+# 7. Ship it.
 cp "$OUT/patrol.onnx" models/patrol.onnx
 cp "$OUT/MODEL_CARD.md" models/MODEL_CARD.md
 cp "$OUT/runs/train/weights/last.pt" models/patrol.pt  # the same weights, for `patrol train --init`

@@ -53,6 +53,10 @@ def train_cmd(
     note: Annotated[
         list[str], typer.Option("--note", help="A line for the model card's Training section (repeatable).")
     ] = [],  # noqa: B006
+    mine_with: Annotated[
+        Path | None,
+        typer.Option("--mine-with", help="Current ONNX model: before training, its false alarms on real train images (classes the source does not contain) become hard-negative crops, and its confident vehicles on road-damage images become labels."),
+    ] = None,
 ) -> None:
     """Train a detector on labelled aerial images (and synthetic ones), export ONNX, write the model card.
 
@@ -61,6 +65,7 @@ def train_cmd(
     """
 
     def run() -> None:
+        from patrol.train.dataset import TileSettings
         from patrol.train.pipeline import DEFAULT_VAL_GROUPS, TrainJob, run_job
 
         repeats = []
@@ -86,6 +91,8 @@ def train_cmd(
             eval_data=tuple(eval_data),
             oversample=tuple(repeats),
             notes=tuple(note),
+            mine_with=mine_with,
+            tiles=TileSettings(train_val_tiles=64, max_tiles_per_image={"sim": 40, "road-damage-rdd2022": 1}),
         )
         run_job(job, log=err)
 

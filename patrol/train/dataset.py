@@ -39,6 +39,7 @@ class TileSettings:
     jpeg_quality: int = 95
     train_val_tiles: int = 0  # >0: data.yaml validates on a sample of this many val tiles (CPU time)
     max_tiles_per_image: dict[str, int] = field(default_factory=dict)  # source -> cap on train tiles per image and scale
+    keep_empty_sources: tuple[str, ...] = ("hard-negatives",)  # sources whose empty tiles are all kept (mined negatives)
 
     def __post_init__(self) -> None:
         if self.tile_px < 32 or self.stride_px <= 0 or self.stride_px > self.tile_px:
@@ -126,7 +127,7 @@ def build_dataset(
             for t in grid:
                 kept, ambiguous = boxes_in_tile(boxes, t, settings.min_visible)
                 name = f"{im.source}__{im.image_path.stem}__s{int(scale * 100)}_x{t[0]}_y{t[1]}"
-                if not kept and part == "train":
+                if not kept and part == "train" and im.source not in settings.keep_empty_sources:
                     if stable_fraction(name, settings.seed) >= settings.empty_keep_fraction:
                         continue
                 crop = img[t[1] : t[3], t[0] : t[2]].copy()

@@ -18,8 +18,11 @@ from patrol.detect.base import CLASSES
 from patrol.errors import ConfigError, InputError
 from patrol.train.card import CardData, EvalBlock, render_card
 from patrol.train.dataset import TileSettings, build_dataset
+from patrol.train.mining import SOURCE_HARD_NEGATIVES
+from patrol.train.tiles import split_groups
 from patrol.train.evaluate import ClassScore, detect_images, score_class, small_recall
 from patrol.train.labels import LabelledImage, read_aerial_cars, read_held_out_photos, read_uavpdd, read_yolo_folder
+from patrol.train.road_damage import RDD_DRONE_RESCALE, is_test_group, is_voc_folder, read_rdd2022, rescale_images
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Held out whole, so val measures videos, streets and photos the model never saw.
@@ -41,6 +44,8 @@ def source_kind(folder: Path) -> str:
         return "aerial-cars"
     if (folder / "samples_manifest.json").is_file() and (folder / "annotations").is_dir():
         return "road-damage-uavpdd"
+    if is_voc_folder(folder):
+        return "road-damage-rdd2022"
     if (folder / "truth.json").is_file() or any(folder.glob("*/truth.json")):
         return "sim"
     if any(folder.rglob("*.txt")):
@@ -48,9 +53,12 @@ def source_kind(folder: Path) -> str:
     raise InputError(folder, "no labels found (expected YOLO .txt next to images, aerial.names, VOC annotations/ or a sim flight)")
 
 
-def collect_sources(folders: Sequence[Path], sim_flight_frames: int | None = None) -> list[LabelledImage]:
+def collect_sources(
+    folders: Sequence[Path], sim_flight_frames: int | None = None, rescale_dir: Path | None = None
+) -> list[LabelledImage]:
     """Labelled images of every folder, each read by the reader its layout calls for.
-    ``sim_flight_frames``: evenly spaced frames kept from each sim flight (None = all)."""
+    ``sim_flight_frames``: evenly spaced frames kept from each sim flight (None = all).
+    ``rescale_dir``: where RDD2022 images are written resized to patrol GSD (None = native scale)."""
     out: list[LabelledImage] = []
     for folder in folders:
         kind = source_kind(folder)
@@ -58,6 +66,9 @@ def collect_sources(folders: Sequence[Path], sim_flight_frames: int | None = Non
             out += read_aerial_cars(folder)
         elif kind == "road-damage-uavpdd":
             out += read_uavpdd(folder)
+        elif kind == "road-damage-rdd2022":
+            rdd = read_rdd2022(folder)
+            out += rescale_images(rdd, RDD_DRONE_RESCALE, rescale_dir) if rescale_dir is not None and rdd else rdd
         elif kind == "sim":
             from patrol.train.sim_source import read_sim_flights
 
@@ -91,6 +102,7 @@ class TrainJob:
     extra_images: tuple[LabelledImage, ...] = ()
     oversample: tuple[tuple[str, int], ...] = ()  # (source, repeats): its train tiles this many times per epoch
     notes: tuple[str, ...] = ()  # extra lines for the card's Training section (e.g. how this run continued another)
+    mine_with: Path | None = None  # current ONNX model: mine hard negatives and pseudo-labels before training
 
     def __post_init__(self) -> None:
         if not self.data and not self.sim_worlds and not self.extra_images:
@@ -115,7 +127,11 @@ def run_job(job: TrainJob, log=print) -> dict:
 
     out = Path(job.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    images = collect_sources(job.data, job.sim_flight_frames) + list(job.extra_images)
+    images = collect_sources(job.data, job.sim_flight_frames, out / "rescaled") + list(job.extra_images)
+    held_test = [im for im in images if is_test_group(im.group)]
+    images = [im for im in images if not is_test_group(im.group)]
+    if held_test:
+        log(f"{len(held_test)} images held out as the test split (never trained on, never tuned on)")
     if job.sim_worlds:
         from patrol.train.sim_source import sim_world_images
 
@@ -124,8 +140,13 @@ def run_job(job: TrainJob, log=print) -> dict:
         )
     if not images:
         raise InputError(job.data[0] if job.data else out, "no labelled images found")
+    split = split_by_source(images, job.val_fraction, job.tiles.seed, job.val_groups)
+    mined: dict[str, int] = {}
+    if job.mine_with is not None:
+        images, mined = _mine(job, images, split, out, log)
+        split |= {im.group: "train" for im in images if im.source == SOURCE_HARD_NEGATIVES}
     log(f"{len(images)} labelled source images; building tiles in {out / 'dataset'}")
-    ds = build_dataset(images, out / "dataset", job.tiles, job.val_fraction, job.val_groups)
+    ds = build_dataset(images, out / "dataset", job.tiles, split=split)
     log(f"tiles: {ds.tiles}; boxes: {ds.objects}")
     if job.oversample:
         from patrol.train.dataset import oversample_train
@@ -148,6 +169,29 @@ def run_job(job: TrainJob, log=print) -> dict:
     result = train(settings)
     log(f"trained {result.epochs_done} epochs in {result.seconds / 60:.1f} min -> {result.last_pt}")
     return finish(job, ds, images, result.last_pt, result.epochs_done, result.seconds, result.transferred, log)
+
+
+def split_by_source(images: Sequence[LabelledImage], val_fraction: float, seed: int, forced_val: Sequence[str]) -> dict[str, str]:
+    """Group -> "train"/"val", split per source (what ``build_dataset`` does when given no split)."""
+    by_source: dict[str, set[str]] = {}
+    for im in images:
+        by_source.setdefault(im.source, set()).add(im.group)
+    split: dict[str, str] = {}
+    for groups in by_source.values():
+        split.update(split_groups(groups, val_fraction, seed, forced_val))
+    return split
+
+
+def _mine(job: TrainJob, images: list[LabelledImage], split: dict[str, str], out: Path, log) -> tuple[list[LabelledImage], dict[str, int]]:
+    """Pseudo-labels and hard-negative crops from the current model, on train-split real images only."""
+    from patrol.train.mining import LABELLED_CLASSES, MiningSettings, mine
+
+    assert job.mine_with is not None
+    real_train = [im for im in images if im.source in LABELLED_CLASSES and split.get(im.group) == "train"]
+    rest = [im for im in images if not (im.source in LABELLED_CLASSES and split.get(im.group) == "train")]
+    log(f"mining {len(real_train)} real train images with {job.mine_with}")
+    labelled, crops, counts = mine(real_train, MiningSettings(Path(job.mine_with), crop_px=job.imgsz), out / "mined", log)
+    return rest + labelled + crops, counts
 
 
 def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float, transferred: str, log=print) -> dict:
