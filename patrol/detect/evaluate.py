@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from patrol.metrics import ap_from_flags
+
 from patrol.detect.base import CLASSES, Detection
 from patrol.errors import ConfigError, InputError
 
@@ -143,22 +145,9 @@ def match(gt: Sequence[tuple[float, float, float, float]], dets: Sequence[Detect
 
 
 def average_precision(scores: np.ndarray, tp: np.ndarray, n_gt: int) -> float | None:
-    """COCO 101-point AP from per-detection scores and TP flags: the mean over recall thresholds
-    0, 0.01 .. 1 of the best precision at that recall or beyond (0 past the highest recall reached).
-    None when ``n_gt`` is 0."""
-    if n_gt == 0:
-        return None
-    if len(scores) == 0:
-        return 0.0
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    tps = np.asarray(tp, dtype=float)[order]
-    ctp = np.cumsum(tps)
-    recall = ctp / n_gt
-    precision = ctp / np.arange(1, len(tps) + 1)
-    envelope = np.flip(np.maximum.accumulate(np.flip(precision)))
-    idx = np.searchsorted(recall, np.linspace(0, 1, 101), side="left")
-    p = np.where(idx < len(recall), envelope[np.minimum(idx, len(recall) - 1)], 0.0)
-    return float(p.mean())
+    """AP50 from per-detection scores and TP flags, the one definition of ``patrol.metrics`` (the model
+    card's too). None when ``n_gt`` is 0."""
+    return ap_from_flags(scores, tp, n_gt)
 
 
 def score(

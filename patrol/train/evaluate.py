@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from patrol.detect.base import Detection
+from patrol.metrics import ap_from_curve
 from patrol.train.labels import LabelledBox, LabelledImage
 
 
@@ -83,14 +84,8 @@ def pr_curve(scored: Sequence[tuple[float, bool]], n_true: int) -> tuple[np.ndar
 
 
 def average_precision(precision: np.ndarray, recall: np.ndarray) -> float:
-    """All-point interpolated AP (area under the monotone precision envelope)."""
-    if len(precision) == 0:
-        return 0.0
-    mrec = np.concatenate([[0.0], recall, [1.0]])
-    mpre = np.concatenate([[1.0], precision, [0.0]])
-    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
-    idx = np.where(mrec[1:] != mrec[:-1])[0]
-    return float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
+    """All-point interpolated AP (``patrol.metrics``: the same definition as `patrol eval`)."""
+    return ap_from_curve(precision, recall)
 
 
 def at_confidence(scores: np.ndarray, precision: np.ndarray, recall: np.ndarray, confidence: float) -> tuple[float, float]:
