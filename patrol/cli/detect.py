@@ -201,6 +201,10 @@ def eval_cmd(
         ),
     ] = None,
     confidence: ConfidenceOpt = None,
+    negatives: Annotated[
+        Path | None,
+        typer.Option("--negatives", help="Folder of real frames known to hold no stall, garbage or road damage: count those classes' detections there (false alarms, per class and per 100 frames)."),
+    ] = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -225,7 +229,7 @@ def eval_cmd(
         err(f"error: {e}")
 
     report = _setup(
-        lambda: evaluate_model(settings, data, cmap, on_error=on_error, progress=lambda it: _bar(it, "eval", not json_out))
+        lambda: evaluate_model(settings, data, cmap, on_error=on_error, progress=lambda it: _bar(it, "eval", not json_out), negatives=negatives)
     )
     if json_out:
         typer.echo(json.dumps(report.to_dict(), indent=2))
@@ -242,4 +246,9 @@ def eval_cmd(
             typer.echo("left out (not in the class map): " + ", ".join(f"{k} {v}" for k, v in sorted(report.unmapped.items())))
         if report.skipped:
             typer.echo(f"{len(report.skipped)} image(s) without labels skipped")
+        neg = report.negatives
+        if neg is not None:
+            typer.echo(f"false alarms on {neg.images} negative frames ({neg.folder}):")
+            for c in neg.classes:
+                typer.echo(f"  {c:<13} {neg.false_alarms.get(c, 0):>5}  ({neg.per_100_frames(c):.1f} per 100 frames)")
     raise typer.Exit(EXIT_INPUT_FAILED if errors else EXIT_OK)

@@ -27,6 +27,7 @@ import numpy as np
 from patrol.metrics import ap_from_flags
 
 from patrol.detect.base import CLASSES, Detection
+from patrol.detect.negatives import NegativeScore, score_negatives
 from patrol.errors import ConfigError, InputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
@@ -48,6 +49,19 @@ DEFAULT_CLASS_MAP: dict[str, str | None] = {
     "transverse_crack": "road_damage",
     "pothole": "road_damage",
     "repair": None,
+    # RDD2022 (all countries' codes; D43/D44 are blurred markings, D50 a manhole: not damage)
+    "d00": "road_damage",
+    "d01": "road_damage",
+    "d10": "road_damage",
+    "d11": "road_damage",
+    "d20": "road_damage",
+    "d40": "road_damage",
+    "block_crack": "road_damage",
+    "d43": None,
+    "d44": None,
+    "d50": None,
+    # omu-geolab crack tiles (classes.txt: crack)
+    "crack": "road_damage",
 }
 
 
@@ -91,6 +105,7 @@ class EvalReport:
     per_class: tuple[ClassMetrics, ...]
     unmapped: dict[str, int] = field(default_factory=dict)  # source class name -> objects left out
     skipped: tuple[str, ...] = ()  # images without a label file
+    negatives: NegativeScore | None = None  # false alarms on a folder of real negative frames
 
     @property
     def map50(self) -> float | None:
@@ -108,6 +123,7 @@ class EvalReport:
             "per_class": [c.__dict__ for c in self.per_class],
             "unmapped": self.unmapped,
             "skipped": list(self.skipped),
+            "negatives": None if self.negatives is None else self.negatives.to_dict(),
         }
 
 
@@ -427,6 +443,8 @@ def evaluate_model(
     class_map: Mapping[str, str | None] | None = None,
     on_error: Callable[[InputError], None] | None = None,
     progress: Callable[[Iterable], Iterable] | None = None,
+    negatives: Path | None = None,
+    negative_classes: Sequence[str] = ("vendor_stall", "road_damage", "garbage"),
 ) -> EvalReport:
     """Load the detector the settings name (at a low score floor), run production tiling (no ROI:
     labels cover the whole image) on ``data_dir``, and score at the operating confidence:
@@ -450,7 +468,7 @@ def evaluate_model(
         p = plan if gsd is None else plan_from_settings(s, det, gsd)
         return run_tiles(image, det, p).detections
 
-    return evaluate_folder(
+    report = evaluate_folder(
         data_dir,
         detect,
         confidence=operating,
@@ -459,3 +477,7 @@ def evaluate_model(
         on_error=on_error,
         progress=progress,
     )
+    if negatives is None:
+        return report
+    neg = score_negatives(Path(negatives), detect, tuple(negative_classes), operating, on_error, progress)
+    return replace(report, negatives=neg)

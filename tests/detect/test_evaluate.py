@@ -206,3 +206,37 @@ def test_sim_flight_layout_labels_folder_and_patrol_ids(tmp_path):
     assert not skipped
     (gt,) = to_gt(found[1]((200, 100)), DEFAULT_CLASS_MAP, Counter())
     assert gt.class_name == "road_damage" and gt.bbox_xyxy_px == pytest.approx((90.0, 45.0, 110.0, 55.0))
+
+
+def test_rdd2022_codes_map_to_road_damage():
+    rdd = shared_path("road-damage-rdd2022-drone")
+    found, skipped, errors = load_labelled(rdd)
+    assert len(found) == 1867 and not errors
+    unmapped: Counter = Counter()
+    n = sum(len(to_gt(f((512, 512)), DEFAULT_CLASS_MAP, unmapped)) for _, f in found)
+    # the README's counts: 2396 damage boxes (D00/D10/D20/D40/Block crack); Repair is not damage
+    assert n == 2396 and unmapped == Counter({"Repair": 604})
+
+
+def test_negatives_count_false_alarms_per_class(tmp_path):
+    from patrol.detect.negatives import count_false_alarms, score_negatives
+
+    conf = {"road_damage": 0.3, "garbage": 0.6, "vendor_stall": 0.65}
+    per_image = [
+        ("a.jpg", [D((0, 0, 9, 9), 0.35, "road_damage"), D((0, 0, 9, 9), 0.5, "garbage"), D((0, 0, 9, 9), 0.99)]),
+        ("b.jpg", [D((0, 0, 9, 9), 0.7, "garbage")]),
+        ("c.jpg", []),
+    ]
+    n, counts, worst = count_false_alarms(per_image, ("vendor_stall", "road_damage", "garbage"), conf)
+    # the vehicle is not a negative class; the garbage at 0.5 is under its operating point
+    assert n == 3 and counts == {"vendor_stall": 0, "road_damage": 1, "garbage": 1}
+    assert worst[0] == ("b.jpg", "garbage", 0.7)
+    for name in ("x.png", "y.jpg"):
+        cv2.imwrite(str(tmp_path / name), np.zeros((40, 50, 3), np.uint8))
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    errs: list = []
+    neg = score_negatives(tmp_path, lambda im, p: [D((1, 1, 5, 5), 0.9, "garbage")], ("garbage",), conf, on_error=errs.append)
+    assert neg.images == 2 and neg.false_alarms == {"garbage": 2} and neg.per_100_frames("garbage") == 100.0
+    assert len(errs) == 1 and "broken.jpg" in str(errs[0])
+    with pytest.raises(InputError, match="no images"):
+        score_negatives(tmp_path / "sub", lambda im, p: [], ("garbage",), conf) if (tmp_path / "sub").mkdir() is None else None
