@@ -42,6 +42,7 @@ class MiningSettings:
     pseudo_label_classes: tuple[str, ...] = ("vehicle",)
     crop_px: int = 320
     max_crops_per_image: int = 4
+    max_crops_per_photo: int = 30  # for the full photos mined for crops only (4000x2250: many spots)
 
 
 def _overlaps(box: tuple[float, float, float, float], others: Iterable[LabelledBox], min_ios: float = 0.3) -> bool:
@@ -55,12 +56,25 @@ def _overlaps(box: tuple[float, float, float, float], others: Iterable[LabelledB
     return False
 
 
-def false_alarms(dets: Sequence[Detection], image: LabelledImage, labelled: frozenset[str], confidence: float) -> list[Detection]:
+def false_alarms(
+    dets: Sequence[Detection], image: LabelledImage, labelled: frozenset[str], confidence: float, unlabelled_present: Sequence[str] = ()
+) -> list[Detection]:
     """Detections of classes the image's source does not contain (so false), above ``confidence``,
-    not lying on a labelled object (a box on a labelled car may be a class confusion worth keeping out)."""
+    not lying on a labelled object. Classes in ``unlabelled_present`` (cars on RDD roads: there, but not
+    labelled) are never false alarms: they become pseudo-labels or are greyed out."""
     return [
         d for d in dets
-        if d.class_name not in labelled and d.score >= confidence and not _overlaps(d.bbox_xyxy_px, image.boxes)
+        if d.class_name not in labelled and d.class_name not in unlabelled_present
+        and d.score >= confidence and not _overlaps(d.bbox_xyxy_px, image.boxes)
+    ]
+
+
+def uncertain_boxes(dets: Sequence[Detection], image: LabelledImage, classes: Sequence[str], low: float, high: float) -> list[tuple[float, float, float, float]]:
+    """Detections of unlabelled ``classes`` between ``low`` and ``high``: maybe a car, maybe not. Neither a
+    label nor background: the caller greys them out."""
+    return [
+        d.bbox_xyxy_px for d in dets
+        if d.class_name in classes and low <= d.score < high and not _overlaps(d.bbox_xyxy_px, image.boxes)
     ]
 
 
@@ -89,10 +103,13 @@ def _detector(settings: MiningSettings):
     return OnnxDetector(settings.model_path, confidence=low, iou=0.5)
 
 
-def mine(images: Sequence[LabelledImage], settings: MiningSettings, out_dir: Path, log=print) -> tuple[list[LabelledImage], list[LabelledImage], dict[str, int]]:
+def mine(
+    images: Sequence[LabelledImage], settings: MiningSettings, out_dir: Path, log=print, crops_only: Sequence[LabelledImage] = ()
+) -> tuple[list[LabelledImage], list[LabelledImage], dict[str, int]]:
     """Run the current model over ``images`` (train split only). Returns (the images with pseudo-labels
     added, the hard-negative crops, counts). Crops are written to ``out_dir``; groups are
-    ``hardneg:<parent group>`` so the caller keeps them in train."""
+    ``hardneg:<parent group>`` so the caller keeps them in train. ``crops_only``: partly labelled images
+    (the full DJI photos) mined for crops only, their unlabelled vehicles pseudo-labelled or greyed."""
     import cv2
 
     from patrol.detect.engine import detect_frame, read_image
@@ -105,20 +122,38 @@ def mine(images: Sequence[LabelledImage], settings: MiningSettings, out_dir: Pat
     labelled_out: list[LabelledImage] = []
     crops: list[LabelledImage] = []
     counts = {"images": 0, "false_alarms": 0, "pseudo_labels": 0}
-    for n, im in enumerate(images):
+    only = {im.image_path for im in crops_only}
+    todo = list(images) + list(crops_only)
+    for n, im in enumerate(todo):
         labelled = LABELLED_CLASSES.get(im.source)
         if labelled is None:
             labelled_out.append(im)
             continue
+        if im.image_path in only:
+            labelled = labelled - set(settings.pseudo_label_classes)
         img = read_image(im.image_path)
-        dets = detect_frame(img, detector, plan)
+        small = max(img.shape[:2]) <= 1.6 * settings.crop_px  # a one-tile image: one letterboxed pass
+        dets = detector.detect(img) if small else detect_frame(img, detector, plan)
         counts["images"] += 1
-        extra = pseudo_boxes(dets, im, [c for c in settings.pseudo_label_classes if c not in labelled], settings.pseudo_label_confidence)
+        unlabelled = [c for c in settings.pseudo_label_classes if c not in labelled]
+        extra = pseudo_boxes(dets, im, unlabelled, settings.pseudo_label_confidence)
         im2 = replace(im, boxes=im.boxes + extra) if extra else im
         counts["pseudo_labels"] += len(extra)
-        labelled_out.append(im2)
-        fas = sorted(false_alarms(dets, im2, labelled, settings.false_alarm_confidence), key=lambda d: -d.score)
-        for k, d in enumerate(fas[: settings.max_crops_per_image]):
+        grey = uncertain_boxes(dets, im2, unlabelled, settings.false_alarm_confidence, settings.pseudo_label_confidence)
+        if grey:
+            img = img.copy()
+            for x1, y1, x2, y2 in grey:
+                img[int(y1) : int(y2) + 1, int(x1) : int(x2) + 1] = 114
+            path = out_dir / f"{im.source}__{im.image_path.stem}__grey.jpg"
+            if not cv2.imwrite(str(path), img, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+                raise InputError(path, "cannot write a greyed copy")
+            im2 = replace(im2, image_path=path)
+            counts["greyed"] = counts.get("greyed", 0) + len(grey)
+        if im.image_path not in only:
+            labelled_out.append(im2)
+        fas = sorted(false_alarms(dets, im2, labelled, settings.false_alarm_confidence, unlabelled), key=lambda d: -d.score)
+        cap = settings.max_crops_per_photo if im.image_path in only else settings.max_crops_per_image
+        for k, d in enumerate(fas[:cap]):
             cx, cy = (d.bbox_xyxy_px[0] + d.bbox_xyxy_px[2]) / 2, (d.bbox_xyxy_px[1] + d.bbox_xyxy_px[3]) / 2
             win = crop_window((cx, cy), im2.size_wh, settings.crop_px)
             kept, ambiguous = boxes_in_tile(im2.boxes, win)
@@ -131,6 +166,6 @@ def mine(images: Sequence[LabelledImage], settings: MiningSettings, out_dir: Pat
             crops.append(LabelledImage(path, (win[2] - win[0], win[3] - win[1]), kept, f"hardneg:{im.group}", SOURCE_HARD_NEGATIVES))
             counts["false_alarms"] += 1
         if (n + 1) % 200 == 0:
-            log(f"mining: {n + 1}/{len(images)} images, {counts['false_alarms']} false alarms, {counts['pseudo_labels']} pseudo-labels")
+            log(f"mining: {n + 1}/{len(todo)} images, {counts['false_alarms']} false alarms, {counts['pseudo_labels']} pseudo-labels")
     log(f"mining done: {counts}")
     return labelled_out, crops, counts
