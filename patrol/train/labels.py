@@ -178,9 +178,20 @@ def aerial_cars_group(stem: str) -> str:
 
 
 def image_size_wh(path: Path) -> tuple[int, int]:
-    """Decoded pixel size of an image file (EXIF sizes can lie). Raises InputError if unreadable."""
+    """Decoded pixel size of an image file (EXIF sizes can lie): a JPEG's frame header (SOF), other
+    formats decoded. Raises InputError if unreadable."""
     import cv2
 
+    from patrol.errors import PatrolError
+    from patrol.ingest.jpeg import read_jpeg_header
+
+    if Path(path).suffix.lower() in (".jpg", ".jpeg"):
+        try:
+            size = read_jpeg_header(path).size_wh
+        except PatrolError:
+            size = None
+        if size is not None and size[0] > 0 and size[1] > 0:
+            return size
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise InputError(path, "not a readable image")
