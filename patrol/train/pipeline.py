@@ -19,6 +19,7 @@ from patrol.errors import ConfigError, InputError
 from patrol.train.card import CardData, EvalBlock, render_card
 from patrol.train.dataset import TileSettings, build_dataset
 from patrol.train.mining import SOURCE_HARD_NEGATIVES
+from patrol.train.operating import choose_operating_points, count_false_alarms
 from patrol.train.tiles import split_groups
 from patrol.train.evaluate import ClassScore, detect_images, score_class, small_recall
 from patrol.train.labels import LabelledImage, read_aerial_cars, read_held_out_photos, read_uavpdd, read_yolo_folder
@@ -119,11 +120,6 @@ def _eval_block(title, description, pairs, confidence: dict[str, float] | None, 
     return EvalBlock(title, description, len(pairs), scores, tuple(notes))
 
 
-def choose_confidence(scores: Sequence[ClassScore], default: float = 0.5) -> dict[str, float]:
-    """Per-class operating confidence from validation scores; classes without val boxes get ``default``."""
-    return {s.class_name: (s.confidence if s.n_true and s.recall > 0 else default) for s in scores}
-
-
 def run_job(job: TrainJob, log=print) -> dict:
     """Build the dataset, train, export, evaluate, write the card. Returns the metrics dict."""
     from patrol.train.recipe import TrainSettings, train
@@ -216,9 +212,10 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
         by_source.setdefault(im.source, []).append(im)
     pairs_by_source = {s: detect_images(ims, detector, plan) for s, ims in sorted(by_source.items())}
     all_pairs = [p for ps in pairs_by_source.values() for p in ps]
-    # The operating point: best F1 per class over every val image (real and synthetic together).
-    chooser = _eval_block("all val", "", all_pairs, None)
-    confidence = choose_confidence(chooser.scores)
+    # The operating point per class, from real val where the class has real labels, and never above the
+    # false-alarm bound on real frames known to hold none of it (patrol.train.operating).
+    points = choose_operating_points(pairs_by_source)
+    confidence = {c: p.confidence for c, p in points.items()}
     default_conf = confidence.get("vehicle", 0.5)
     evals: list[EvalBlock] = []
     titles = {
@@ -237,7 +234,10 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
             title, desc = EVAL_TITLES.get(src, (f"{Path(folder).name}", "labelled images never trained on"))
             pairs = detect_images(extra, detector, plan)
             evals.append(_eval_block(title, desc, pairs, confidence, _present_classes(pairs)))
-    metrics: dict = {"confidence": confidence, "evals": {}}
+    metrics: dict = {"confidence": confidence, "evals": {}, "operating_points": {c: dataclasses.asdict(p) for c, p in points.items()}}
+    test = _test_split_eval(job, detector, plan, confidence)
+    if test is not None:
+        evals.append(test)
     held = _held_out_photo_eval(job, detector, plan, confidence)
     if held is not None:
         evals.append(held)
@@ -267,6 +267,8 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
         hardware=f"{platform.machine()} CPU, {os.cpu_count()} cores" if job.device == "cpu" else job.device,
         confidence=confidence,
         default_confidence=default_conf,
+        confidence_notes={c: p.chosen_on for c, p in points.items()},
+        class_rows=class_rows(evals, points, images, ds.groups),
         evals=tuple(evals),
         extra_notes=_speed_notes(seconds, epochs, ds.tiles.get("train", 0))
         + tuple(f"train tiles of {s} listed {n} times per epoch (oversampled)" for s, n in job.oversample)
@@ -322,8 +324,8 @@ def judgements(evals: Sequence[EvalBlock], objects, images: Sequence[LabelledIma
                 f"`{c}` was learnt from synthetic images only (no real labelled examples in the training data): expect it to "
                 "miss and confuse real ones until fine-tuned with `patrol train` on your own labelled footage"
             )
-    n_damage = sum(1 for im in images if im.source == "road-damage-uavpdd" and groups.get(im.group) != "val")
-    if n_damage:
+    n_damage = sum(1 for im in images if im.source in ("road-damage-uavpdd", "road-damage-rdd2022") and groups.get(im.group) != "val")
+    if 0 < n_damage < 100:
         bad.append(f"real road damage: trained on only {n_damage} real pavement photos; treat detections as hints")
     if not good:
         good.append("a starting point for fine-tuning with `patrol train` on labelled footage of your city")
@@ -345,7 +347,9 @@ def finish_from_dir(job: TrainJob, weights: Path, epochs: int, seconds: float, t
     out = Path(job.out_dir)
     manifest = json.loads((out / "dataset" / "manifest.json").read_text(encoding="utf-8"))
     ds = DatasetSummary(out / "dataset" / "data.yaml", {}, manifest["tiles"], manifest["objects"], manifest["groups"])
-    images = collect_sources(job.data, job.sim_flight_frames)
+    images = [im for im in collect_sources(job.data, job.sim_flight_frames, out / "rescaled") if not is_test_group(im.group)]
+    for crop in sorted((out / "mined").glob("*__fa*.jpg")):  # the hard-negative crops it was trained on
+        images.append(LabelledImage(crop, (job.imgsz, job.imgsz), (), f"hardneg:{crop.name}", SOURCE_HARD_NEGATIVES))
     # native-scale tiles only: a world crop is already at a random scale, its 0.5 copy would count twice
     for tile in sorted((out / "dataset" / "images" / "val").glob("sim__w*__s100_x0_y0.jpg")):
         label = out / "dataset" / "labels" / "val" / (tile.stem + ".txt")
@@ -354,6 +358,41 @@ def finish_from_dir(job: TrainJob, weights: Path, epochs: int, seconds: float, t
         images.append(LabelledImage(tile, (job.imgsz, job.imgsz), tuple(LabelledBox(b.bbox_xyxy_px, b.class_name) for b in boxes),
                                     f"simworld:{seed}", "sim"))
     return finish(job, ds, images, weights, epochs, seconds, transferred, log)
+
+
+def _test_split_eval(job: TrainJob, detector, plan, confidence) -> EvalBlock | None:
+    """The RDD2022 test tenth (never trained on, never used to choose a confidence), at patrol GSD."""
+    test = [im for im in collect_sources(job.data, 1, Path(job.out_dir) / "rescaled") if is_test_group(im.group)]
+    if not test:
+        return None
+    pairs = detect_images(test, detector, plan)
+    fa = {c: count_false_alarms(pairs, c, confidence[c]) for c in ("vendor_stall", "garbage")}
+    notes = (f"false alarms there (no stall or garbage on these roads): vendor_stall {fa['vendor_stall']}, garbage {fa['garbage']}",)
+    return _eval_block("Real: RDD2022 drone test split",
+                       "a tenth of RDD2022 China_Drone's street blocks, held out of training and of choosing the operating point, "
+                       "resized like the training images to patrol GSD (factors 0.5-1.0 of ~17 mm/px)",
+                       pairs, confidence, ("road_damage",), notes)
+
+
+def class_rows(evals: Sequence[EvalBlock], points, images: Sequence[LabelledImage], groups) -> tuple[tuple[str, ...], ...]:
+    """Per class: AP50 on real val, AP50 on sim val, false alarms per 100 real negative frames, trained on."""
+    trained: dict[str, set[str]] = {c: set() for c in CLASSES}
+    for im in images:
+        if groups.get(im.group) != "val":
+            for b in im.boxes:
+                trained[b.class_name].add(im.source)
+        if im.source == SOURCE_HARD_NEGATIVES:
+            for c in CLASSES:
+                trained[c].add("real hard negatives")
+    rows = []
+    for c in CLASSES:
+        real = [f"{s.ap50:.2f} ({b.title.split(': ', 1)[-1]})" for b in evals for s in b.scores
+                if s.class_name == c and s.n_true and b.title.startswith("Real")]
+        sim = [f"{s.ap50:.2f}" for b in evals for s in b.scores if s.class_name == c and s.n_true and b.title == "Synthetic: patrol.sim val"]
+        p = points.get(c)
+        fa = f"{p.false_alarms_per_100:.1f} ({p.negative_frames} frames)" if p is not None and p.negative_frames else "-"
+        rows.append((c, "; ".join(real) or "never validated on real footage", ", ".join(sim) or "-", fa, ", ".join(sorted(trained[c])) or "-"))
+    return tuple(rows)
 
 
 def _present_classes(pairs) -> tuple[str, ...]:
@@ -378,6 +417,9 @@ def _held_out_photo_eval(job: TrainJob, detector, plan, confidence) -> EvalBlock
     if not photos:
         return None
     pairs = detect_images(photos, detector, plan)
+    fa = {c: count_false_alarms(pairs, c, confidence[c]) for c in ("vendor_stall", "road_damage", "garbage")}
+    notes.append("false alarms on these photos (streets and plazas with no stall, garbage or road damage labelled): "
+                 + ", ".join(f"{c} {n}" for c, n in fa.items()))
     conf = confidence["vehicle"]
     sr, n_small = small_recall(pairs, "vehicle", conf, 64.0)
     notes.append(f"recall on small cars (sqrt of box area <= 64 px, {n_small} cars, mostly DJI_0019/0031) at confidence {conf:.2f}: {sr:.2f}")

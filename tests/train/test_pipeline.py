@@ -6,11 +6,13 @@ import json
 
 import pytest
 
+from patrol.detect.base import Detection
+
 from patrol.errors import InputError
 from patrol.train.card import EvalBlock
 from patrol.train.evaluate import ClassScore
 from patrol.train.labels import LabelledBox, LabelledImage
-from patrol.train.pipeline import _dji0019_complete, choose_confidence, judgements, source_kind
+from patrol.train.pipeline import _dji0019_complete, judgements, source_kind
 from tests.conftest import shared_path
 
 
@@ -49,10 +51,33 @@ def test_dji0019_gets_the_completed_labels() -> None:
     assert all(b.class_name == "vehicle" for b in im.boxes)
 
 
-def test_choose_confidence_defaults_for_classes_without_evidence() -> None:
-    scores = [ClassScore("vehicle", 10, 0.9, 0.9, 0.9, 0.55), ClassScore("garbage", 0, 0.0, 1.0, 0.0, 0.05),
-              ClassScore("road_damage", 5, 0.0, 1.0, 0.0, 0.05)]
-    assert choose_confidence(scores, 0.5) == {"vehicle": 0.55, "garbage": 0.5, "road_damage": 0.5}
+def _d(box, cls, score):
+    return Detection(tuple(float(v) for v in box), cls, score)
+
+
+def test_operating_points_from_real_val_and_false_alarm_bound() -> None:
+    from patrol.train.operating import choose_operating_points, raise_for_false_alarms
+
+    crack = LabelledBox((0, 0, 10, 40), "road_damage")
+    # real road damage: 6 cracks found at 0.4-0.9, plus a 0.35 false box on the pavement
+    rdd = [([_d((0, 0, 10, 40), "road_damage", 0.4 + 0.1 * k), _d((50, 50, 60, 60), "road_damage", 0.35)], (crack,)) for k in range(6)]
+    # street frames with no road damage: branch shadows at 0.5 in 2 of 10 frames, a sim-only garbage class firing at 0.7 once
+    streets = [([_d((5, 5, 30, 30), "road_damage", 0.5)] if k < 2 else [], ()) for k in range(9)]
+    streets.append(([_d((5, 5, 30, 30), "garbage", 0.7)], ()))
+    pile = LabelledBox((0, 0, 20, 20), "garbage")
+    sim = [([_d((0, 0, 20, 20), "garbage", 0.6)], (pile,)) for _ in range(4)]
+    points = choose_operating_points({"road-damage-rdd2022": rdd, "aerial-cars": streets, "sim": sim},
+                                     ("road_damage", "garbage"), max_false_alarms_per_100=10.0)
+    rd, gb = points["road_damage"], points["garbage"]
+    assert "real val" in rd.chosen_on and rd.negative_frames == 10
+    # best F1 on real alone would sit at 0.35-0.4; the shadows push it past 0.5 (1 alarm allowed in 10 frames)
+    assert rd.confidence > 0.5 and rd.false_alarms <= 1
+    assert "synthetic" in gb.chosen_on and gb.negative_frames == 16  # streets + pavement (RDD has no garbage)
+    assert gb.confidence == pytest.approx(0.6) and gb.false_alarms == 1  # 1 alarm in 16 frames is within 10 per 100
+    strict = choose_operating_points({"aerial-cars": streets, "sim": sim}, ("garbage",), max_false_alarms_per_100=0.0)
+    assert strict["garbage"].confidence == pytest.approx(0.75) and strict["garbage"].false_alarms == 0
+    assert "raised from 0.60" in strict["garbage"].chosen_on
+    assert raise_for_false_alarms(streets, "road_damage", 0.1, 0.0) == pytest.approx(0.55)
 
 
 def test_judgements_follow_numbers_and_data(tmp_path) -> None:
