@@ -57,6 +57,12 @@ def train_cmd(
         Path | None,
         typer.Option("--mine-with", help="Current ONNX model: before training, its false alarms on real train images (classes the source does not contain) become hard-negative crops, and its confident vehicles on road-damage images become labels."),
     ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the interrupted run in --out from its last checkpoint (saved every epoch), on its own dataset; --time-min gives more minutes. Then export, evaluate, card.")
+    ] = False,
+    finish_only: Annotated[
+        bool, typer.Option("--finish-only", help="No training: export, evaluate and write the card from the weights already in --out.")
+    ] = False,
 ) -> None:
     """Train a detector on labelled aerial images (and synthetic ones), export ONNX, write the model card.
 
@@ -92,6 +98,8 @@ def train_cmd(
             oversample=tuple(repeats),
             notes=tuple(note),
             mine_with=mine_with,
+            resume=resume,
+            finish_only=finish_only,
             tiles=TileSettings(train_val_tiles=64, max_tiles_per_image={"sim": 40, "road-damage-rdd2022": 1}),
         )
         run_job(job, log=err)

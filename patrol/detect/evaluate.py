@@ -24,11 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from patrol.metrics import ap_from_flags
-
 from patrol.detect.base import CLASSES, Detection
 from patrol.detect.negatives import NegativeScore, score_negatives
 from patrol.errors import ConfigError, InputError
+from patrol.metrics import ap_from_flags
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 

@@ -18,12 +18,25 @@ from patrol.detect.base import CLASSES
 from patrol.errors import ConfigError, InputError
 from patrol.train.card import CardData, EvalBlock, render_card
 from patrol.train.dataset import TileSettings, build_dataset
+from patrol.train.evaluate import detect_images, score_class, small_recall
+from patrol.train.judge import class_rows, judgements, speed_notes
+from patrol.train.labels import (
+    LabelledImage,
+    read_aerial_cars,
+    read_held_out_photos,
+    read_uavpdd,
+    read_yolo_folder,
+)
 from patrol.train.mining import SOURCE_HARD_NEGATIVES
 from patrol.train.operating import choose_operating_points, count_false_alarms
+from patrol.train.road_damage import (
+    RDD_DRONE_RESCALE,
+    is_test_group,
+    is_voc_folder,
+    read_rdd2022,
+    rescale_images,
+)
 from patrol.train.tiles import split_groups
-from patrol.train.evaluate import ClassScore, detect_images, score_class, small_recall
-from patrol.train.labels import LabelledImage, read_aerial_cars, read_held_out_photos, read_uavpdd, read_yolo_folder
-from patrol.train.road_damage import RDD_DRONE_RESCALE, is_test_group, is_voc_folder, read_rdd2022, rescale_images
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Held out whole, so val measures videos, streets and photos the model never saw.
@@ -107,6 +120,8 @@ class TrainJob:
     oversample: tuple[tuple[str, int], ...] = ()  # (source, repeats): its train tiles this many times per epoch
     notes: tuple[str, ...] = ()  # extra lines for the card's Training section (e.g. how this run continued another)
     mine_with: Path | None = None  # current ONNX model: mine hard negatives and pseudo-labels before training
+    resume: bool = False  # continue the interrupted run in out_dir (its dataset and last.pt), then finish
+    finish_only: bool = False  # no training: export, evaluate and write the card from out_dir's weights
 
     def __post_init__(self) -> None:
         if not self.data and not self.sim_worlds and not self.extra_images:
@@ -125,6 +140,8 @@ def run_job(job: TrainJob, log=print) -> dict:
     from patrol.train.recipe import TrainSettings, train
 
     out = Path(job.out_dir)
+    if job.resume or job.finish_only:
+        return _continue(job, log)
     out.mkdir(parents=True, exist_ok=True)
     images = collect_sources(job.data, job.sim_flight_frames, out / "rescaled") + list(job.extra_images)
     held_test = [im for im in images if is_test_group(im.group)]
@@ -170,6 +187,42 @@ def run_job(job: TrainJob, log=print) -> dict:
     return finish(job, ds, images, result.last_pt, result.epochs_done, result.seconds, result.transferred, log)
 
 
+def _continue(job: TrainJob, log=print) -> dict:
+    """``--resume``: continue the interrupted run in ``out_dir`` on its own dataset; ``--finish-only``:
+    only export, evaluate and write the card. Either way the card is built as after a full run."""
+    from patrol.train.recipe import TrainSettings, epochs_done, train
+
+    out = Path(job.out_dir)
+    last = out / "runs" / "train" / "weights" / "last.pt"
+    if not last.is_file() or not (out / "dataset" / "manifest.json").is_file():
+        raise ConfigError(f"{out}: no interrupted run here (needs runs/train/weights/last.pt and dataset/manifest.json)")
+    if job.finish_only:
+        log(f"finishing {last} (no training)")
+        return finish_from_dir(job, last, epochs_done(last.parent.parent / "results.csv"), _train_seconds(last.parent.parent), "", log)
+    settings = TrainSettings(
+        data_yaml=out / "dataset" / "data.yaml", out_dir=out / "runs", resume_from=last, device=job.device,
+        workers=job.workers, time_h=None if job.time_min is None else job.time_min / 60.0,
+    )
+    result = train(settings)
+    log(f"resumed run now at {result.epochs_done} epochs -> {result.last_pt}")
+    return finish_from_dir(job, result.last_pt, result.epochs_done, _train_seconds(result.run_dir), result.transferred, log)
+
+
+def _train_seconds(run_dir: Path) -> float:
+    """Training time recorded by ultralytics (results.csv ``time`` column, cumulative seconds); 0 if absent."""
+    import csv
+
+    path = run_dir / "results.csv"
+    if not path.is_file():
+        return 0.0
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = [{k.strip(): v for k, v in r.items()} for r in csv.DictReader(f)]
+    try:
+        return float(rows[-1]["time"]) if rows else 0.0
+    except (KeyError, ValueError):
+        return 0.0
+
+
 def split_by_source(images: Sequence[LabelledImage], val_fraction: float, seed: int, forced_val: Sequence[str]) -> dict[str, str]:
     """Group -> "train"/"val", split per source (what ``build_dataset`` does when given no split)."""
     by_source: dict[str, set[str]] = {}
@@ -211,7 +264,6 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
     for im in val_images:
         by_source.setdefault(im.source, []).append(im)
     pairs_by_source = {s: detect_images(ims, detector, plan) for s, ims in sorted(by_source.items())}
-    all_pairs = [p for ps in pairs_by_source.values() for p in ps]
     # The operating point per class, from real val where the class has real labels, and never above the
     # false-alarm bound on real frames known to hold none of it (patrol.train.operating).
     points = choose_operating_points(pairs_by_source)
@@ -270,7 +322,7 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
         confidence_notes={c: p.chosen_on for c, p in points.items()},
         class_rows=class_rows(evals, points, images, ds.groups),
         evals=tuple(evals),
-        extra_notes=_speed_notes(seconds, epochs, ds.tiles.get("train", 0))
+        extra_notes=speed_notes(seconds, epochs, ds.tiles.get("train", 0))
         + tuple(f"train tiles of {s} listed {n} times per epoch (oversampled)" for s, n in job.oversample)
         + job.notes,
         good_for=tuple(judgements(evals, ds.objects, images, ds.groups)[0]),
@@ -281,55 +333,6 @@ def finish(job: TrainJob, ds, images, weights: Path, epochs: int, seconds: float
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n", encoding="utf-8")
     log(f"wrote {onnx_path}, {out / 'MODEL_CARD.md'}")
     return metrics
-
-
-def _speed_notes(seconds: float, epochs: int, train_tiles: int) -> tuple[str, ...]:
-    """Measured training speed, so a reader can tell how much the time budget bought."""
-    if not (seconds > 0 and epochs > 0 and train_tiles > 0):
-        return ()
-    per_tile = seconds / (epochs * train_tiles)
-    note = f"measured training speed: {per_tile:.2f} s per tile per epoch"
-    try:
-        load = os.getloadavg()[0]
-        note += f" (load average {load:.1f} on {os.cpu_count()} cores when this card was written; the machine is shared)"
-    except OSError:
-        pass
-    return (note,)
-
-
-def judgements(evals: Sequence[EvalBlock], objects, images: Sequence[LabelledImage], groups) -> tuple[list[str], list[str]]:
-    """Plain statements for the card, derived from the numbers and the training data (no hand edits)."""
-    good: list[str] = []
-    bad: list[str] = []
-    for b in evals:
-        for s in b.scores:
-            if s.n_true == 0:
-                continue
-            what = f"`{s.class_name}` on {b.title.split(': ', 1)[-1]} (AP50 {s.ap50:.2f}, P {s.precision:.2f} / R {s.recall:.2f})"
-            if s.ap50 >= 0.8:
-                good.append(what)
-            elif s.ap50 < 0.5:
-                bad.append(what)
-            else:
-                bad.append(what + ": usable with review, misses and false alarms are common")
-    real_train = {
-        b.class_name
-        for im in images
-        if im.source != "sim" and groups.get(im.group) != "val"
-        for b in im.boxes
-    }
-    for c in CLASSES:
-        if c not in real_train and objects.get("train", {}).get(c):
-            bad.append(
-                f"`{c}` was learnt from synthetic images only (no real labelled examples in the training data): expect it to "
-                "miss and confuse real ones until fine-tuned with `patrol train` on your own labelled footage"
-            )
-    n_damage = sum(1 for im in images if im.source in ("road-damage-uavpdd", "road-damage-rdd2022") and groups.get(im.group) != "val")
-    if 0 < n_damage < 100:
-        bad.append(f"real road damage: trained on only {n_damage} real pavement photos; treat detections as hints")
-    if not good:
-        good.append("a starting point for fine-tuning with `patrol train` on labelled footage of your city")
-    return good, bad
 
 
 EVAL_TITLES = {
@@ -372,27 +375,6 @@ def _test_split_eval(job: TrainJob, detector, plan, confidence) -> EvalBlock | N
                        "a tenth of RDD2022 China_Drone's street blocks, held out of training and of choosing the operating point, "
                        "resized like the training images to patrol GSD (factors 0.5-1.0 of ~17 mm/px)",
                        pairs, confidence, ("road_damage",), notes)
-
-
-def class_rows(evals: Sequence[EvalBlock], points, images: Sequence[LabelledImage], groups) -> tuple[tuple[str, ...], ...]:
-    """Per class: AP50 on real val, AP50 on sim val, false alarms per 100 real negative frames, trained on."""
-    trained: dict[str, set[str]] = {c: set() for c in CLASSES}
-    for im in images:
-        if groups.get(im.group) != "val":
-            for b in im.boxes:
-                trained[b.class_name].add(im.source)
-        if im.source == SOURCE_HARD_NEGATIVES:
-            for c in CLASSES:
-                trained[c].add("real hard negatives")
-    rows = []
-    for c in CLASSES:
-        real = [f"{s.ap50:.2f} ({b.title.split(': ', 1)[-1]})" for b in evals for s in b.scores
-                if s.class_name == c and s.n_true and b.title.startswith("Real")]
-        sim = [f"{s.ap50:.2f}" for b in evals for s in b.scores if s.class_name == c and s.n_true and b.title == "Synthetic: patrol.sim val"]
-        p = points.get(c)
-        fa = f"{p.false_alarms_per_100:.1f} ({p.negative_frames} frames)" if p is not None and p.negative_frames else "-"
-        rows.append((c, "; ".join(real) or "never validated on real footage", ", ".join(sim) or "-", fa, ", ".join(sorted(trained[c])) or "-"))
-    return tuple(rows)
 
 
 def _present_classes(pairs) -> tuple[str, ...]:

@@ -42,6 +42,7 @@ class TrainSettings:
     warmup_epochs: float = 0.5  # ultralytics' 3 would be most of a CPU time budget
     val_each_epoch: bool = False  # validation costs time on a CPU; the last epoch is validated anyway
     extra: dict[str, Any] = field(default_factory=dict)  # more ultralytics train args (augmentation...)
+    resume_from: Path | None = None  # an interrupted run's last.pt: continue it (its own args; time_h more)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -127,6 +128,8 @@ def train(settings: TrainSettings) -> TrainResult:
     if not data_yaml.is_file():
         raise ConfigError(f"{data_yaml}: dataset yaml not found")
     transferred = ""
+    if settings.resume_from is not None:
+        return _resume(settings, threads, YOLO)
     if settings.init_weights is not None:
         # Train from the checkpoint's own network. (Building ``architecture`` and loading the weights
         # into it would go through the yaml's 80 COCO classes and re-initialise the class head even when
@@ -176,6 +179,32 @@ def train(settings: TrainSettings) -> TrainResult:
         epochs_done=epochs_done(run_dir / "results.csv"),
         seconds=seconds,
         transferred=transferred,
+    )
+
+
+def _resume(settings: TrainSettings, threads: int, yolo_cls) -> TrainResult:
+    """Continue an interrupted run from its last checkpoint (ultralytics saves one every epoch): the
+    run's own arguments, optimizer and epoch counter; ``time_h`` more hours when given."""
+    last = require_local_weights(settings.resume_from)
+    model = yolo_cls(str(last))
+    model.add_callback("on_pretrain_routine_start", _speed_patches(threads, settings.workers))
+    args: dict[str, Any] = {"resume": str(last), "workers": settings.workers, "device": settings.device}
+    if settings.time_h is not None:
+        args["time"] = settings.time_h
+    t0 = time.time()
+    try:
+        model.train(**args)
+    except (RuntimeError, FileNotFoundError, ValueError, KeyError, AssertionError) as e:
+        raise ModelError(f"resuming {last} failed: {e}") from e
+    run_dir = last.parent.parent
+    best = run_dir / "weights" / "best.pt"
+    return TrainResult(
+        best_pt=best if best.is_file() else run_dir / "weights" / "last.pt",
+        last_pt=run_dir / "weights" / "last.pt",
+        run_dir=run_dir,
+        epochs_done=epochs_done(run_dir / "results.csv"),
+        seconds=time.time() - t0,
+        transferred="resumed",
     )
 
 

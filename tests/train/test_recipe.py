@@ -123,3 +123,32 @@ def test_fine_tuning_keeps_the_class_head(tmp_path, monkeypatch) -> None:
     assert len(before) == 6 and before.keys() == after.keys()
     for k in before:
         assert torch.equal(before[k], after[k]), k
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, monkeypatch) -> None:
+    """A session stopped mid-run loses at most the epoch in progress: the next one continues from last.pt."""
+    pytest.importorskip("torch")
+    pytest.importorskip("ultralytics")
+    monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "yolo"))
+    from ultralytics.engine.trainer import BaseTrainer
+
+    from patrol.train.recipe import epochs_done, train
+
+    ds = _tiny_dataset(tmp_path)
+    original = BaseTrainer.save_model
+
+    def save_then_stop(self):
+        original(self)
+        raise KeyboardInterrupt  # the session is stopped right after the first epoch's checkpoint
+
+    monkeypatch.setattr(BaseTrainer, "save_model", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainSettings(data_yaml=ds.data_yaml, out_dir=tmp_path / "runs", architecture="yolov8n.yaml",
+                            epochs=2, imgsz=64, batch=4, workers=0, extra={"plots": False}))
+    monkeypatch.setattr(BaseTrainer, "save_model", original)
+    run = tmp_path / "runs" / "train"
+    assert epochs_done(run / "results.csv") == 1
+    resumed = train(TrainSettings(data_yaml=ds.data_yaml, out_dir=tmp_path / "runs", resume_from=run / "weights" / "last.pt", workers=0))
+    assert resumed.epochs_done == 2 and resumed.transferred == "resumed" and resumed.last_pt.is_file()
