@@ -17,6 +17,12 @@ SOURCE_CREDITS: dict[str, str] = {
         "UAV-PDD2023 pavement distress data set, Yan & Zhang, doi:10.5281/zenodo.8429208, **CC BY 4.0** "
         "(6 sample images via large-road-damage-datalake/uav-pdd2023-object-detection @ a05407c9)"
     ),
+    "road-damage-rdd2022": (
+        "RDD2022 (Arya, Maeda, Ghosh, Toshniwal & Sekimoto, \"RDD2022: A multi-national image dataset for automatic "
+        "Road Damage Detection\", arXiv 2209.08538; Geoscience Data Journal 11(4), 2024), China_Drone subset via "
+        "solveijm/TDT17 @ 23fa5214, **CC BY-SA 4.0**"
+    ),
+    "hard-negatives": "crops of the aerial-cars frames and photos above where an earlier model raised false alarms (same licence)",
     "sim": "synthetic city and flights rendered by `patrol.sim` (this project, AGPL-3.0-or-later)",
 }
 INIT_CREDIT = (
@@ -67,8 +73,9 @@ class CardData:
 
 def weights_licence(sources: Sequence[str]) -> str:
     """Licence the weights inherit from their data (CC BY-SA is share-alike)."""
-    if "aerial-cars" in sources:
-        return "CC BY-SA 4.0 (share-alike, inherited from the aerial-cars training data)"
+    if "aerial-cars" in sources or "road-damage-rdd2022" in sources:
+        which = " and ".join(n for n, s in (("aerial-cars", "aerial-cars"), ("RDD2022", "road-damage-rdd2022")) if s in sources)
+        return f"CC BY-SA 4.0 (share-alike, inherited from the {which} training data)"
     if "road-damage-uavpdd" in sources:
         return "CC BY 4.0 (attribution, inherited from UAV-PDD2023)"
     return "same licence as your training data"
