@@ -28,6 +28,9 @@ class GeoSettings:
 class IngestSettings:
     video_interval_s: float = 1.0  # sample one frame per interval from videos
     workers: int = 0  # 0 = os.cpu_count()
+    # an image whose header claims more pixels is refused before decoding (decompression bombs);
+    # 200 MP is twice a 100 MP sensor and 600 MB decoded
+    max_image_px: int = 200_000_000
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from patrol.errors import GeometryError, InputError, PatrolError
+from patrol.ingest.pixels import DEFAULT_MAX_IMAGE_PX
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".heif")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
@@ -53,6 +54,7 @@ class FlightSummary:
     failures: tuple[FrameFailure, ...] = ()
     skipped: bool = False
     frames_unplaced: int = 0  # read, but without a usable pose: detected, never put on the map
+    frames_not_usable: int = 0  # read, but looking at the horizon or too coarse: never detected on
     verified: int | None = None  # None: the verify stage is not available
     verdicts: dict[str, int] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()
@@ -70,6 +72,7 @@ class FlightSummary:
             "frames_read": self.frames_read,
             "frames_failed": self.frames_failed,
             "frames_unplaced": self.frames_unplaced,
+            "frames_not_usable": self.frames_not_usable,
             "failures": [[f.path, f.reason] for f in self.failures],
             "detections": self.detections,
             "tiles_run": self.tiles_run,
@@ -102,6 +105,7 @@ class FlightSummary:
             failures=tuple(FrameFailure(p, r) for p, r in d.get("failures", [])),
             skipped=skipped,
             frames_unplaced=d.get("frames_unplaced", 0),
+            frames_not_usable=d.get("frames_not_usable", 0),
             verified=d.get("verified"),
             verdicts=dict(d.get("verdicts") or {}),
             outputs=tuple(d.get("outputs") or ()),
@@ -119,7 +123,8 @@ class FlightSummary:
         out = [
             head,
             f"  frames: {self.frames_read} read, {self.frames_failed} failed"
-            + (f" ({self.frames_unplaced} read without a usable pose)" if self.frames_unplaced else ""),
+            + (f" ({self.frames_unplaced} read without a usable pose)" if self.frames_unplaced else "")
+            + (f" ({self.frames_not_usable} not usable for detection)" if self.frames_not_usable else ""),
             f"  detections: {self.detections}"
             + (f" (tiles run: {self.tiles_run} of {self.tiles_total}, {100.0 * self.tiles_run / self.tiles_total:.0f}%)"
                if self.tiles_total else ""),
@@ -184,6 +189,7 @@ def _read_metas(files: Sequence[Path], settings: Any = None) -> tuple[list[Any],
         video_interval_s=getattr(ing, "video_interval_s", 1.0),
         workers=getattr(ing, "workers", 1),
         require_gps=True,
+        max_image_px=getattr(ing, "max_image_px", DEFAULT_MAX_IMAGE_PX),
     )
     for item in items:
         if isinstance(item, InputError):
@@ -200,11 +206,12 @@ def frame_key(meta: Any) -> str:
     return str(meta.path)
 
 
-def load_frame_image(meta: Any) -> Any:
-    """BGR image of a frame: the photo, or the sampled frame of a video. BadImage on failure."""
+def load_frame_image(meta: Any, max_image_px: int = DEFAULT_MAX_IMAGE_PX) -> Any:
+    """BGR image of a frame (the photo, or the sampled frame of a video), proven whole: BadImage for a
+    truncated, corrupt or oversized image (patrol.ingest.pixels.decode_image)."""
     from patrol.ingest import load_image
 
-    return load_image(meta)
+    return load_image(meta, max_image_px)
 
 
 # --- geometry helpers ----------------------------------------------------------------------------
@@ -340,6 +347,9 @@ def process_flight(
             _stage_detect(ctx, good, local, det, zones)
         if stop_after == "detect":
             return _summary(ctx, name, source, out_dir, t0)
+        # a frame whose pixels failed, or that cannot serve detection, is never placed, never counts
+        # as coverage of a case and is never an after image
+        good = _detected_frames(store, flight_id, good)
         # 3. findings
         if not store.stage_done(flight_id, "findings"):
             _stage_findings(ctx, good, local, zones)
@@ -368,6 +378,17 @@ def process_flight(
             except PatrolError:
                 pass
         raise
+
+
+def _detected_frames(store: Any, flight_id: str, frames: Sequence[Any]) -> list[Any]:
+    """The frames whose detection ran on whole pixels (no error, not marked not usable)."""
+    st = store.stages(flight_id)
+    out = []
+    for fr in frames:
+        info = st.get(f"detect:{fr.path}") or {}
+        if not info.get("error") and not info.get("not_usable"):
+            out.append(fr)
+    return out
 
 
 def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) -> None:
@@ -411,9 +432,7 @@ def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) 
 
 def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, zones: Any) -> None:
     """Detections of each frame, committed frame by frame with a per-frame marker (resumable)."""
-    from patrol.detect.engine import gsd_or_none, plan_from_settings, roi_setup, run_tiles
-    from patrol.errors import BadImage
-    from patrol.findings import sharpness_of
+    from patrol.detect.engine import roi_setup
 
     s = ctx.settings
     store = ctx.store
@@ -425,6 +444,7 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
     tiles = [0, 0]  # run, total over the flight's frames (resumed ones from their markers)
     failed: list[list[str]] = []
     done_before = store.stages(ctx.flight_id)  # frames a killed run already finished
+    unusable = dict((done_before.get("ingest") or {}).get("not_usable") or {})
     for i, fr in enumerate(frames):
         marker = f"detect:{fr.path}"
         if marker in done_before:
@@ -435,43 +455,25 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
                 failed.append([fr.path, done_before[marker]["error"]])
             ctx.progress("detect", i + 1, len(frames))
             continue
-        meta = fr.meta
-        info: dict[str, Any] = {}
-        try:
-            image = load_frame_image(meta)
-        except BadImage as e:
-            failed.append([fr.path, e.reason])
+        skip = unusable.get(fr.path)
+        if skip is not None:  # looks at the horizon or too coarse: no detection, no verification
             with store.transaction():
                 store.save_detections(ctx.flight_id, fr.path, [])
-                store.mark_stage(ctx.flight_id, marker, {"n": 0, "error": e.reason})
+                store.mark_stage(ctx.flight_id, marker, {"n": 0, "not_usable": skip})
             ctx.progress("detect", i + 1, len(frames))
             continue
-        detect_path = getattr(detector, "detect_path", None)
-        if detect_path is not None:  # e.g. the simulator's truth detector: knows each frame by name
-            dets = list(detect_path(meta.path, image))
-        else:
-            cam = None
-            if fr.error is None and local is not None:
-                try:
-                    cam = _camera(meta, local, s)
-                except (GeometryError, ValueError):
-                    cam = None
-            # The plan depends on the frame's GSD (vehicles get a pass at about class_gsd_m).
-            plan = plan_from_settings(s.detect, detector, gsd_or_none(cam) if cam is not None else None)
-            roi_px = None
-            if roi is not None and cam is not None:  # no pose: every tile runs
-                try:
-                    roi_px = roi.class_polygons_px(cam, local, s.detect.roi_margin_m, s.geo.max_range_m, class_kinds)
-                except (GeometryError, ValueError):
-                    roi_px = None
-            result = run_tiles(image, detector, plan, roi_px)
-            dets = list(result.detections)
-            info.update(tiles_total=result.tiles_total, tiles_run=result.tiles_run)
-            tiles[0] += result.tiles_run
-            tiles[1] += result.tiles_total
-        dets.sort(key=lambda d: (-d.score, d.class_name, d.bbox_xyxy_px))
-        info["n"] = len(dets)
-        info["sharpness"] = [sharpness_of(image, d.bbox_xyxy_px) for d in dets]
+        try:
+            dets, info = _detect_frame(fr, local, detector, s, roi, class_kinds)
+        except frame_faults() as e:  # this frame only: recorded, and the flight goes on
+            reason = frame_fault_reason(e)
+            failed.append([fr.path, reason])
+            with store.transaction():
+                store.save_detections(ctx.flight_id, fr.path, [])
+                store.mark_stage(ctx.flight_id, marker, {"n": 0, "error": reason})
+            ctx.progress("detect", i + 1, len(frames))
+            continue
+        tiles[0] += info.get("tiles_run", 0)
+        tiles[1] += info.get("tiles_total", 0)
         with store.transaction():
             store.save_detections(ctx.flight_id, fr.path, dets)
             store.mark_stage(ctx.flight_id, marker, info)
@@ -479,6 +481,69 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
         ctx.progress("detect", i + 1, len(frames))
     with store.transaction():
         store.mark_stage(ctx.flight_id, "detect", {"detections": total, "failed": failed, "tiles_run": tiles[0], "tiles_total": tiles[1]})
+
+
+def frame_faults() -> tuple[type[BaseException], ...]:
+    """What can go wrong inside one frame's processing for a reason of its own (its file, its pixels,
+    its pose, the detector on it, memory for it): caught at the frame so the flight goes on. A
+    programming error (TypeError, KeyError...) is not in the list and escapes."""
+    import cv2
+
+    faults: list[type[BaseException]] = [PatrolError, OSError, MemoryError, cv2.error]
+    try:  # ONNX Runtime's own errors (a model that fails on this input) derive from RuntimeError
+        from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, RuntimeException
+
+        faults += [Fail, InvalidArgument, RuntimeException]
+    except ImportError:
+        pass
+    return tuple(faults)
+
+
+def frame_fault_reason(e: BaseException) -> str:
+    """One line for a frame's failure: an InputError's own reason, else the kind of fault and its text."""
+    if isinstance(e, InputError):
+        return e.reason
+    if isinstance(e, MemoryError):
+        return "out of memory while processing this frame"
+    text = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, PatrolError):
+        return text
+    return f"{type(e).__name__}: {text[:300]}"
+
+
+def _detect_frame(fr: Any, local: Any, detector: Any, s: Any, roi: Any, class_kinds: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Detections of one stored frame and its marker info; raises what ``frame_faults`` lists."""
+    from patrol.detect.engine import gsd_or_none, plan_from_settings, run_tiles
+    from patrol.findings import sharpness_of
+
+    meta = fr.meta
+    info: dict[str, Any] = {}
+    image = load_frame_image(meta, s.ingest.max_image_px)
+    detect_path = getattr(detector, "detect_path", None)
+    if detect_path is not None:  # e.g. the simulator's truth detector: knows each frame by name
+        dets = list(detect_path(meta.path, image))
+    else:
+        cam = None
+        if fr.error is None and local is not None:
+            try:
+                cam = _camera(meta, local, s)
+            except (GeometryError, ValueError):
+                cam = None
+        # The plan depends on the frame's GSD (vehicles get a pass at about class_gsd_m).
+        plan = plan_from_settings(s.detect, detector, gsd_or_none(cam) if cam is not None else None)
+        roi_px = None
+        if roi is not None and cam is not None:  # no pose: every tile runs
+            try:
+                roi_px = roi.class_polygons_px(cam, local, s.detect.roi_margin_m, s.geo.max_range_m, class_kinds)
+            except (GeometryError, ValueError):
+                roi_px = None
+        result = run_tiles(image, detector, plan, roi_px)
+        dets = list(result.detections)
+        info.update(tiles_total=result.tiles_total, tiles_run=result.tiles_run)
+    dets.sort(key=lambda d: (-d.score, d.class_name, d.bbox_xyxy_px))
+    info["n"] = len(dets)
+    info["sharpness"] = [sharpness_of(image, d.bbox_xyxy_px) for d in dets]
+    return dets, info
 
 
 def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) -> None:
@@ -492,6 +557,7 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
     gds = []
     off_ground = 0
     order = []
+    failed: list[list[str]] = []
     for i, fr in enumerate(sorted(frames, key=lambda f: (_time_key(f.meta), f.path))):
         order.append(fr.path)
         ctx.progress("findings", i + 1, len(frames))
@@ -508,8 +574,15 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
             continue
         sharp = (stages.get(f"detect:{fr.path}") or {}).get("sharpness") or []
         rtk = _rtk_sigma_m(fr.meta)
-        for j, d in enumerate(dets):
-            g = ground_detection(d, cam, local, fr.path, s.findings, sharp[j] if j < len(sharp) else None, rtk)
+        placed = []
+        try:
+            for j, d in enumerate(dets):
+                placed.append(ground_detection(d, cam, local, fr.path, s.findings, sharp[j] if j < len(sharp) else None, rtk))
+        except frame_faults() + (ValueError, ArithmeticError) as e:  # this frame's projection only
+            failed.append([fr.path, f"projection failed: {frame_fault_reason(e)}"])
+            off_ground += len(dets)
+            continue
+        for g in placed:
             if g is None:
                 off_ground += 1
             else:
@@ -524,7 +597,13 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
         store.mark_stage(
             ctx.flight_id,
             "findings",
-            {"findings": len(findings), "by_category": by_cat, "ground_detections": len(gds), "off_ground": off_ground},
+            {
+                "findings": len(findings),
+                "by_category": by_cat,
+                "ground_detections": len(gds),
+                "off_ground": off_ground,
+                "failed": failed,
+            },
         )
 
 
@@ -610,6 +689,9 @@ def _summary(ctx: _Ctx, name: str, source: str, out_dir: str | Path | None, t0: 
     det = st.get("detect") or {}
     fnd = st.get("findings") or {}
     cas = st.get("cases") or {}
+    late: dict[str, str] = {}  # frames whose metadata read but whose pixels (or projection) failed
+    for p, r in [*(det.get("failed") or []), *(fnd.get("failed") or [])]:
+        late.setdefault(p, r)
     verified = None
     verdicts: dict[str, int] = {}
     if _optional("patrol.verify", "verify_flight") is not None:
@@ -621,10 +703,11 @@ def _summary(ctx: _Ctx, name: str, source: str, out_dir: str | Path | None, t0: 
         flight_id=ctx.flight_id,
         name=name,
         source=source,
-        frames_read=ing.get("frames_read", 0),
-        frames_failed=ing.get("frames_failed", 0),
+        frames_read=ing.get("frames_read", 0) - len(late),
+        frames_failed=ing.get("frames_failed", 0) + len(late),
         frames_unplaced=ing.get("frames_without_pose", 0),
-        failures=tuple(FrameFailure(p, r) for p, r in ing.get("failures", [])),
+        frames_not_usable=len(ing.get("not_usable") or {}),
+        failures=tuple(FrameFailure(p, r) for p, r in [*ing.get("failures", []), *late.items()]),
         detections=det.get("detections", 0),
         tiles_run=det.get("tiles_run", 0),
         tiles_total=det.get("tiles_total", 0),
