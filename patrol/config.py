@@ -49,6 +49,11 @@ class DetectSettings:
     # large objects then fit whole in a tile (class_scales, when set for a class, wins)
     class_gsd_m: dict[str, float] = field(default_factory=lambda: {"vehicle": 0.05})
     threads: int = 0  # ONNX Runtime intra-op threads; 0 = its default (one per physical core, pinned)
+    # frames that cannot serve detection are kept in the flight's table but never detected on or used
+    # as after images: the optical axis less than this far below the horizon...
+    min_below_horizon_deg: float = 10.0
+    # ...or a centre GSD coarser than this (m/px): a car is then under 15 px long
+    max_frame_gsd_m: float = 0.3
 
 
 @dataclass(frozen=True)

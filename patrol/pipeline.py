@@ -380,23 +380,35 @@ def process_flight(
         raise
 
 
-def _detected_frames(store: Any, flight_id: str, frames: Sequence[Any]) -> list[Any]:
-    """The frames whose detection ran on whole pixels (no error, not marked not usable)."""
+def frames_without_detection(store: Any, flight_id: str) -> dict[str, str]:
+    """Frame key -> why detection did not run on it: its pixels failed (truncated, corrupt, a fault
+    at the frame) or it cannot serve detection (horizon, GSD). Such a frame is never placed, never
+    counts as coverage of a case and is never a before or after image."""
     st = store.stages(flight_id)
-    out = []
-    for fr in frames:
-        info = st.get(f"detect:{fr.path}") or {}
-        if not info.get("error") and not info.get("not_usable"):
-            out.append(fr)
+    out: dict[str, str] = dict((st.get("ingest") or {}).get("not_usable") or {})
+    for stage, info in st.items():
+        if stage.startswith("detect:") and info and info.get("error"):
+            out.setdefault(stage[len("detect:") :], str(info["error"]))
     return out
 
 
+def _detected_frames(store: Any, flight_id: str, frames: Sequence[Any]) -> list[Any]:
+    """The frames whose detection ran on whole pixels."""
+    skip = frames_without_detection(store, flight_id)
+    return [fr for fr in frames if fr.path not in skip]
+
+
 def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) -> None:
-    """Frames with their footprint and GSD, and unreadable files with their reason: one transaction."""
+    """Frames with their footprint and GSD, and unreadable files with their reason: one transaction.
+    Frames that cannot serve detection (near or above the horizon, too coarse) are listed in the
+    marker's ``not_usable`` with the reason: detection and verification skip them."""
+    from patrol.geo.usable import not_usable_reason
+
     s = ctx.settings
     local = local_frame_for(metas)
     rows = []
     failures = list(bad)
+    not_usable: dict[str, str] = {}
     for i, m in enumerate(sorted(metas, key=frame_key)):
         key = frame_key(m)
         gsd = footprint = None
@@ -406,10 +418,17 @@ def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) 
         else:
             try:
                 cam = _camera(m, local, s)
-                gsd = cam.gsd_m()
-                footprint = cam.footprint(s.geo.max_range_m).to_wgs84(local)
             except (GeometryError, ValueError) as e:
                 err = str(e)
+            else:
+                why = not_usable_reason(cam, s.detect.min_below_horizon_deg, s.detect.max_frame_gsd_m)
+                if why is not None:
+                    not_usable[key] = why
+                try:
+                    gsd = cam.gsd_m()
+                    footprint = cam.footprint(s.geo.max_range_m).to_wgs84(local)
+                except (GeometryError, ValueError) as e:
+                    err = str(e)
         rows.append((key, m, gsd, footprint, err))
         ctx.progress("ingest", i + 1, len(metas))
     n_pose = sum(1 for r in rows if r[4] is None)
@@ -426,6 +445,7 @@ def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) 
                 "frames_failed": len(failures),
                 "frames_without_pose": len(metas) - n_pose,
                 "failures": sorted([f.path, f.reason] for f in failures),
+                "not_usable": dict(sorted(not_usable.items())),
             },
         )
 

@@ -118,3 +118,64 @@ def test_cli_process_truncated_photo_exit_1_one_line(tmp_path):
     err_lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert any("DJI_0100.JPG" in ln and "65000x65000" in ln for ln in err_lines)
     assert any("DJI_0101.JPG" in ln and "truncated" in ln for ln in err_lines)
+
+
+# --- frames that cannot serve detection -------------------------------------------------------------
+
+
+def _mini2(folder: Path, name: str, rel_alt_m: float, pitch_deg: float) -> Path:
+    from tests.ingest.jpeggen import ASCII, RATIONAL, SHORT, build_tiff, dji_xmp, gps_entries, make_jpeg
+
+    tiff = build_tiff(
+        [(0x010F, ASCII, "DJI"), (0x0110, ASCII, "FC7303")],
+        [(0x9003, ASCII, "2026:05:06 07:08:09"), (0x920A, RATIONAL, [(449, 100)]), (0xA405, SHORT, [24])],
+        gps_entries(38.0, 114.5, 100.0 + rel_alt_m),
+    )
+    xmp = dji_xmp({"RelativeAltitude": f"{rel_alt_m:+.2f}", "GimbalYawDegree": "0.0", "GimbalPitchDegree": f"{pitch_deg:.1f}",
+                   "GimbalRollDegree": "0.0", "FlightYawDegree": "0.0"})
+    p = folder / name
+    p.write_bytes(make_jpeg(tiff, xmp, w=4000, h=3000))
+    return p
+
+
+def test_frames_at_the_horizon_or_too_coarse_are_not_detected_on(tmp_path):
+    d = tmp_path / "mini2"
+    d.mkdir()
+    _mini2(d, "DJI_0001.JPG", 50.0, -90.0)  # nadir, ~1.7 cm/px: usable
+    _mini2(d, "DJI_0002.JPG", 1.0, 0.0)  # 1 m, level: the horizon through the middle of the frame
+    _mini2(d, "DJI_0003.JPG", 1.0, -5.0)  # 5 deg down: centre GSD tens of metres
+    _mini2(d, "DJI_0004.JPG", 1000.0, -90.0)  # 1 km up: 0.34 m/px at the centre
+
+    class Nothing(RecordingDetector):
+        def detect_path(self, path, image):
+            self.seen.append(Path(path).name)
+            return []
+
+    det = Nothing()
+    with open_store(tmp_path / "p.db") as store:
+        s = process_flight([d], Settings(), store, det)
+        frames = {Path(f.path).name: f for f in store.load_frames(s.flight_id)}
+        from patrol.pipeline import frames_without_detection
+
+        skipped = {Path(k).name: v for k, v in frames_without_detection(store, s.flight_id).items()}
+    assert det.seen == ["DJI_0001.JPG"]
+    assert (s.frames_read, s.frames_failed, s.frames_not_usable) == (4, 0, 3)
+    assert set(frames) == {"DJI_0001.JPG", "DJI_0002.JPG", "DJI_0003.JPG", "DJI_0004.JPG"}  # all stay listed
+    assert "looks at or above the horizon" in skipped["DJI_0002.JPG"]
+    assert "5 deg below the horizon (at least 10 deg needed" in skipped["DJI_0003.JPG"]
+    assert "centre GSD 0.34 m/px is coarser than 0.3 m/px" in skipped["DJI_0004.JPG"]
+    assert any("3 not usable for detection" in ln for ln in s.lines())
+
+
+def test_ingest_table_says_not_usable(tmp_path):
+    from typer.testing import CliRunner
+
+    from patrol.cli import app
+
+    p = _mini2(tmp_path, "DJI_0003.JPG", 1.0, -5.0)
+    r = CliRunner().invoke(app, ["ingest", str(p), "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    row = json.loads(r.stdout.strip().splitlines()[0])
+    assert row["error"].startswith("not usable for detection: looks 5 deg below the horizon")
