@@ -1,4 +1,5 @@
-"""One photo -> FrameMeta: JPEG (EXIF + XMP + SOF pixel size) or HEIC (EXIF + ispe size).
+"""One photo -> FrameMeta: JPEG (EXIF + XMP + SOF pixel size), HEIC (EXIF + ispe size) or TIFF (EXIF +
+XMP tag 700 + IFD0 size).
 
 ``build_frame`` is the pure core that merges the sources (EXIF first, XMP fallbacks, DJI pose
 fields from XMP); ``read_frame`` is the file edge.
@@ -26,9 +27,10 @@ from patrol.ingest.frame import FrameMeta
 from patrol.ingest.heic import is_heif, read_heif_size
 from patrol.ingest.jpeg import is_jpeg, read_jpeg_header
 from patrol.ingest.pixels import DEFAULT_MAX_IMAGE_PX, ImageHeader, check_pixel_limit, decode_image, jpeg_end_problem
+from patrol.ingest.tiff import is_tiff, read_tiff_header
 from patrol.ingest.xmp import parse_xmp, xmp_float
 
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".heic", ".heif"})
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".tif", ".tiff"})
 
 
 def _first_float(xmp: dict[str, str], *keys: str) -> float | None:
@@ -179,7 +181,13 @@ def read_frame(path: str | Path, max_image_px: int = DEFAULT_MAX_IMAGE_PX) -> Fr
         with open(p, "rb") as fh:
             exif = exif_fields(read_exif_tags(fh, p))
         return build_frame(p, size, exif, {})
-    raise BadImage(p, "not a JPEG or HEIC photo")
+    if is_tiff(head):
+        thdr, data = read_tiff_header(p)
+        check_pixel_limit(ImageHeader("tiff", thdr.size_wh), max_image_px, p)
+        if thdr.problem:
+            raise BadImage(p, thdr.problem)
+        return build_frame(p, thdr.size_wh, read_exif(data, p), _merged_xmp(thdr.xmp, {}, p))
+    raise BadImage(p, "not a JPEG, HEIC or TIFF photo")
 
 
 def require_position(meta: FrameMeta) -> FrameMeta:
