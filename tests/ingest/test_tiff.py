@@ -127,3 +127,23 @@ def test_heic_pixels_decode():
     img = decode_image(p)
     assert (img.shape[1], img.shape[0]) == m.size_wh and img.dtype == np.uint8
     assert img.std() > 10  # real picture content, not a flat fill
+
+
+def test_tiff_values_equal_exiftool(ms_tiff):
+    """The same values as exiftool (when installed: apt-get install libimage-exiftool-perl)."""
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("exiftool") is None:
+        pytest.skip("exiftool not installed (apt-get install libimage-exiftool-perl)")
+    ref = json.loads(subprocess.run(["exiftool", "-n", "-json", str(ms_tiff)], capture_output=True, text=True, check=True).stdout)[0]
+    m = read_frame(ms_tiff)
+    assert m.lat_deg == pytest.approx(ref["GPSLatitude"], abs=1e-7)
+    assert m.lon_deg == pytest.approx(ref["GPSLongitude"], abs=1e-7)
+    assert m.abs_alt_m == pytest.approx(ref["GPSAltitude"], abs=1e-3)
+    assert m.rel_alt_m == pytest.approx(float(ref["RelativeAltitude"]), abs=1e-3)
+    assert m.gimbal_yaw_deg == pytest.approx(float(ref["GimbalYawDegree"]))
+    assert m.gimbal_pitch_deg == pytest.approx(float(ref["GimbalPitchDegree"]))
+    assert m.size_wh == (ref["ImageWidth"], ref["ImageHeight"])
+    assert (m.make, m.model) == (ref["Make"], ref["Model"])
