@@ -148,6 +148,7 @@ class VerifySettings:
 @dataclass(frozen=True)
 class StoreSettings:
     url: str = "patrol.db"  # SQLite file path, or sqlite:///path, or postgresql://...
+    busy_timeout_s: float = 60.0  # wait this long for another process's write lock, then fail with one line
 
 
 @dataclass(frozen=True)

@@ -17,23 +17,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from patrol.errors import GeometryError, InputError, PatrolError
+from patrol.errors import GeometryError, InputError, Interrupted, OutputError, PatrolError
+from patrol.faults import StopFlag, frame_fault_reason, frame_faults
 from patrol.ingest.pixels import DEFAULT_MAX_IMAGE_PX
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".heif")
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
-FLIGHT_SUFFIXES = IMAGE_SUFFIXES + VIDEO_SUFFIXES
+from patrol.files import FLIGHT_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES, FrameFailure, flight_files  # noqa: F401
 
 STAGES = ("ingest", "detect", "findings", "cases", "verify", "report")
 
 #: progress(stage, done, total): called as work advances (the CLI draws a bar with it).
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class FrameFailure:
-    path: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -141,34 +134,6 @@ class FlightSummary:
 
 
 # --- inputs ----------------------------------------------------------------------------------------
-
-
-def flight_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FrameFailure]]:
-    """Image/video files of a flight: files as given, folders searched recursively (sorted).
-    Missing paths and folders without frames come back as failures."""
-    files: list[Path] = []
-    bad: list[FrameFailure] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found = sorted(
-                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in FLIGHT_SUFFIXES and not f.name.startswith(".")
-            )
-            if not found:
-                bad.append(FrameFailure(str(p), "folder has no photos or videos"))
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            bad.append(FrameFailure(str(p), "no such file or folder"))
-    seen: set[Path] = set()
-    unique = []
-    for f in files:
-        r = f.resolve()
-        if r not in seen:
-            seen.add(r)
-            unique.append(r)
-    return unique, bad
 
 
 def _flight_name(paths: Sequence[str | Path], files: Sequence[Path]) -> str:
@@ -283,6 +248,7 @@ class _Ctx:
         self.flight_id = flight_id
         self.progress = progress or (lambda stage, done, total: None)
         self.zones: Any = None
+        self.stop = StopFlag()
 
 
 def process_flight(
@@ -295,14 +261,17 @@ def process_flight(
     zones: Any = None,
     progress: Progress | None = None,
     stop_after: str | None = None,
+    stop: StopFlag | None = None,
 ) -> FlightSummary:
     """Run one flight (files and/or folders) through every stage; return its summary.
 
     ``detector`` is a Detector (or a callable returning one, called only if detection must run, so a
     skipped flight never loads the model). ``zones`` a patrol.zones.Zones (None = no zones file).
     ``out_dir`` receives the reports (per flight); None = no report files. ``stop_after`` ends the run
-    after that stage (for tests and debugging). Raises InputError when no frame of the flight can be
-    read, StoreError when the database fails; frames that fail are listed in the summary.
+    after that stage (for tests and debugging). ``stop`` (set by a signal handler) is checked between
+    frames and stages: the run then raises Interrupted, leaving whole frames, and a rerun resumes.
+    Raises InputError when no frame of the flight can be read, StoreError when the database fails,
+    OutputError when reports or evidence cannot be written; frames that fail are listed in the summary.
     """
     from patrol.store.repo import flight_content_key
     from patrol.zones import Zones, check_rules
@@ -323,6 +292,8 @@ def process_flight(
 
     ctx = _Ctx(store, settings, flight_id, progress)
     ctx.zones = zones
+    ctx.stop = stop or StopFlag()
+    ctx.stop.check()
     # 1. ingest (metadata only: cheap, so it is simply redone until its stage is committed)
     if not store.stage_done(flight_id, "ingest"):
         metas, bad = _read_metas(files, settings)
@@ -351,17 +322,20 @@ def process_flight(
         # as coverage of a case and is never an after image
         good = _detected_frames(store, flight_id, good)
         # 3. findings
+        ctx.stop.check()
         if not store.stage_done(flight_id, "findings"):
             _stage_findings(ctx, good, local, zones)
         findings = store.load_findings(flight_id)
         if stop_after == "findings":
             return _summary(ctx, name, source, out_dir, t0)
         # 4. cases
+        ctx.stop.check()
         if not store.stage_done(flight_id, "cases"):
             _stage_cases(ctx, good, local, findings)
         if stop_after == "cases":
             return _summary(ctx, name, source, out_dir, t0)
         # 5. verify and 6. report, when those stages are installed
+        ctx.stop.check()
         _stage_verify(ctx, out_dir)
         summary = _summary(ctx, name, source, out_dir, t0)
         outputs = _stage_report(ctx, out_dir, summary)
@@ -372,7 +346,7 @@ def process_flight(
         store.finish_flight(flight_id, status="done", summary=summary.as_dict())
         return summary
     except BaseException as e:
-        if isinstance(e, PatrolError):
+        if isinstance(e, PatrolError) and not isinstance(e, Interrupted):  # stopped: resumes, not failed
             try:
                 store.finish_flight(flight_id, status="failed", error=str(e))
             except PatrolError:
@@ -466,6 +440,7 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
     done_before = store.stages(ctx.flight_id)  # frames a killed run already finished
     unusable = dict((done_before.get("ingest") or {}).get("not_usable") or {})
     for i, fr in enumerate(frames):
+        ctx.stop.check()  # a frame boundary: everything before is committed
         marker = f"detect:{fr.path}"
         if marker in done_before:
             total += (done_before.get(marker) or {}).get("n", 0)
@@ -501,34 +476,6 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
         ctx.progress("detect", i + 1, len(frames))
     with store.transaction():
         store.mark_stage(ctx.flight_id, "detect", {"detections": total, "failed": failed, "tiles_run": tiles[0], "tiles_total": tiles[1]})
-
-
-def frame_faults() -> tuple[type[BaseException], ...]:
-    """What can go wrong inside one frame's processing for a reason of its own (its file, its pixels,
-    its pose, the detector on it, memory for it): caught at the frame so the flight goes on. A
-    programming error (TypeError, KeyError...) is not in the list and escapes."""
-    import cv2
-
-    faults: list[type[BaseException]] = [PatrolError, OSError, MemoryError, cv2.error]
-    try:  # ONNX Runtime's own errors (a model that fails on this input) derive from RuntimeError
-        from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, RuntimeException
-
-        faults += [Fail, InvalidArgument, RuntimeException]
-    except ImportError:
-        pass
-    return tuple(faults)
-
-
-def frame_fault_reason(e: BaseException) -> str:
-    """One line for a frame's failure: an InputError's own reason, else the kind of fault and its text."""
-    if isinstance(e, InputError):
-        return e.reason
-    if isinstance(e, MemoryError):
-        return "out of memory while processing this frame"
-    text = " ".join(str(e).split()) or type(e).__name__
-    if isinstance(e, PatrolError):
-        return text
-    return f"{type(e).__name__}: {text[:300]}"
 
 
 def _detect_frame(fr: Any, local: Any, detector: Any, s: Any, roi: Any, class_kinds: Any) -> tuple[list[Any], dict[str, Any]]:
@@ -689,7 +636,10 @@ def _stage_verify(ctx: _Ctx, out_dir: str | Path | None) -> None:
     if fn is None or ctx.store.stage_done(ctx.flight_id, "verify"):
         return
     evidence_dir = Path(out_dir) / "evidence" if out_dir is not None else None
-    fn(ctx.store, ctx.flight_id, ctx.settings, evidence_dir=evidence_dir, progress=ctx.progress)
+    try:
+        fn(ctx.store, ctx.flight_id, ctx.settings, evidence_dir=evidence_dir, progress=ctx.progress)
+    except OSError as e:  # disk full, read-only: the verdicts saved so far stand, a rerun does the rest
+        raise OutputError(f"{e.filename or evidence_dir}: cannot write evidence: {e.strerror or e}") from e
 
 
 def _stage_report(ctx: _Ctx, out_dir: str | Path | None, summary: FlightSummary) -> list[str]:
@@ -698,8 +648,11 @@ def _stage_report(ctx: _Ctx, out_dir: str | Path | None, summary: FlightSummary)
     fn = _optional("patrol.report", "write_flight_report")
     if fn is None:
         return []
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    written = fn(ctx.store, ctx.flight_id, Path(out_dir), settings=ctx.settings, zones=ctx.zones, summary=summary)
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        written = fn(ctx.store, ctx.flight_id, Path(out_dir), settings=ctx.settings, zones=ctx.zones, summary=summary)
+    except OSError as e:  # disk full, read-only: the flight stays unfinished, a rerun writes the reports
+        raise OutputError(f"{e.filename or out_dir}: cannot write the flight's reports: {e.strerror or e}") from e
     return [str(p) for p in (written or [])]
 
 
