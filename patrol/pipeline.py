@@ -55,6 +55,7 @@ class FlightSummary:
     seconds: float = 0.0
     tiles_run: int = 0  # detector tiles run over the flight's frames (ROI tiling skips the rest)
     tiles_total: int = 0
+    warnings: tuple[str, ...] = ()  # zones far from the flight, repeated zone names
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class FlightSummary:
             "verdicts": dict(sorted(self.verdicts.items())),
             "outputs": list(self.outputs),
             "out_dir": self.out_dir,
+            "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -105,6 +107,7 @@ class FlightSummary:
             out_dir=d.get("out_dir"),
             tiles_run=d.get("tiles_run", 0),
             tiles_total=d.get("tiles_total", 0),
+            warnings=tuple(d.get("warnings") or ()),
         )
 
     def lines(self) -> list[str]:
@@ -130,6 +133,7 @@ class FlightSummary:
             out.append(f"  verified: {self.verified} ({v})")
         if self.out_dir:
             out.append(f"  outputs: {self.out_dir}")
+        out.extend(f"  warning: {w}" for w in self.warnings)
         return out
 
 
@@ -249,6 +253,7 @@ class _Ctx:
         self.progress = progress or (lambda stage, done, total: None)
         self.zones: Any = None
         self.stop = StopFlag()
+        self.warnings: list[str] = list(getattr(self.zones, "warnings", ()))
 
 
 def process_flight(
@@ -292,6 +297,7 @@ def process_flight(
 
     ctx = _Ctx(store, settings, flight_id, progress)
     ctx.zones = zones
+    ctx.warnings = list(zones.warnings)
     ctx.stop = stop or StopFlag()
     ctx.stop.check()
     # 1. ingest (metadata only: cheap, so it is simply redone until its stage is committed)
@@ -312,6 +318,10 @@ def process_flight(
             reasons = "; ".join(f"{f.path}: {f.error}" for f in frames[:3])
             raise InputError(source, f"no frame could be read ({reasons})")
         local = local_frame_for([f.meta for f in good])
+        if local is not None and len(zones):  # decided from the data, before any detection
+            far = zones.check_against_flight(local.origin_lat_deg, local.origin_lon_deg)
+            if far:
+                ctx.warnings.append(far)
         # 2. detect, frame by frame
         if not store.stage_done(flight_id, "detect"):
             det = detector() if callable(detector) and not hasattr(detector, "detect") else detector
@@ -693,5 +703,6 @@ def _summary(ctx: _Ctx, name: str, source: str, out_dir: str | Path | None, t0: 
         verdicts=verdicts,
         out_dir=str(Path(out_dir).resolve()) if out_dir is not None else None,
         seconds=time.monotonic() - t0,
+        warnings=tuple(ctx.warnings),
     )
 

@@ -25,14 +25,14 @@ REPO = Path(__file__).resolve().parents[1]
 RUNNER = REPO / "tests" / "fault_cli.py"
 
 
-def make_frames(folder: Path, n: int = 3, start: int = 0) -> Path:
+def make_frames(folder: Path, n: int = 3, start: int = 0, lat: float = 38.0, lon: float = 114.5) -> Path:
     """``n`` real DJI Mini 2 JPEGs (EXIF GPS + drone-dji XMP, nadir from 10 m, 640x480)."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(start, start + n):
         tiff = build_tiff(
             [(0x010F, ASCII, "DJI"), (0x0110, ASCII, "FC7303")],
             [(0x9003, ASCII, f"2026:05:06 07:{i // 60:02d}:{i % 60:02d}"), (0x920A, RATIONAL, [(449, 100)]), (0xA405, SHORT, [24])],
-            gps_entries(38.0 + i * 1e-5, 114.5, 110.0),
+            gps_entries(lat + i * 1e-5, lon, 110.0),
         )
         xmp = dji_xmp({"RelativeAltitude": "+10.00", "GimbalYawDegree": "0.0", "GimbalPitchDegree": "-90.0",
                        "GimbalRollDegree": "0.0", "FlightYawDegree": "0.0"})

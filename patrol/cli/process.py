@@ -113,6 +113,8 @@ def process(
             summary = process_flight(list(flight), settings, store, det, out, zones=zs, progress=progress, stop=stop)
         for f in summary.failures:
             err(f"{f.path}: {f.reason}")
+        for w in summary.warnings:
+            err(f"warning: {w}")
         if as_json:
             typer.echo(json.dumps(summary.as_dict(), indent=2))
         else:
@@ -155,6 +157,8 @@ def nightly(
 
         settings = _settings(config, db)
         zs = load_zones(zones)
+        for w in zs.warnings:
+            err(f"warning: {w}")
         det = make_detector(detector, settings, [])
 
         def on_flight(folder: str, summary: Any, error: str | None) -> None:
