@@ -28,6 +28,9 @@ class GeoSettings:
 class IngestSettings:
     video_interval_s: float = 1.0  # sample one frame per interval from videos
     workers: int = 0  # 0 = os.cpu_count()
+    # an image whose header claims more pixels is refused before decoding (decompression bombs);
+    # 200 MP is twice a 100 MP sensor and 600 MB decoded
+    max_image_px: int = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class DetectSettings:
     # large objects then fit whole in a tile (class_scales, when set for a class, wins)
     class_gsd_m: dict[str, float] = field(default_factory=lambda: {"vehicle": 0.05})
     threads: int = 0  # ONNX Runtime intra-op threads; 0 = its default (one per physical core, pinned)
+    # frames that cannot serve detection are kept in the flight's table but never detected on or used
+    # as after images: the optical axis less than this far below the horizon...
+    min_below_horizon_deg: float = 10.0
+    # ...or a centre GSD coarser than this (m/px): a car is then under 15 px long
+    max_frame_gsd_m: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,7 @@ class VerifySettings:
 @dataclass(frozen=True)
 class StoreSettings:
     url: str = "patrol.db"  # SQLite file path, or sqlite:///path, or postgresql://...
+    busy_timeout_s: float = 60.0  # wait this long for another process's write lock, then fail with one line
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,14 @@ class StoreError(PatrolError):
     """The database cannot be opened, migrated or written."""
 
 
+class OutputError(PatrolError):
+    """A report, evidence image or export cannot be written (disk full, read-only, no permission)."""
+
+
+class Interrupted(PatrolError):
+    """The run was asked to stop (SIGTERM) and stopped at a frame boundary; a rerun resumes."""
+
+
 class CaseError(PatrolError):
     """A case operation is not allowed (unknown case, invalid status change)."""
 

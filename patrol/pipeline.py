@@ -17,22 +17,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from patrol.errors import GeometryError, InputError, PatrolError
+from patrol.errors import GeometryError, InputError, Interrupted, OutputError, PatrolError
+from patrol.faults import StopFlag, frame_fault_reason, frame_faults
+from patrol.ingest.pixels import DEFAULT_MAX_IMAGE_PX
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", ".heif")
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
-FLIGHT_SUFFIXES = IMAGE_SUFFIXES + VIDEO_SUFFIXES
+from patrol.files import FLIGHT_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES, FrameFailure, flight_files  # noqa: F401
 
 STAGES = ("ingest", "detect", "findings", "cases", "verify", "report")
 
 #: progress(stage, done, total): called as work advances (the CLI draws a bar with it).
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class FrameFailure:
-    path: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +47,7 @@ class FlightSummary:
     failures: tuple[FrameFailure, ...] = ()
     skipped: bool = False
     frames_unplaced: int = 0  # read, but without a usable pose: detected, never put on the map
+    frames_not_usable: int = 0  # read, but looking at the horizon or too coarse: never detected on
     verified: int | None = None  # None: the verify stage is not available
     verdicts: dict[str, int] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()
@@ -60,6 +55,7 @@ class FlightSummary:
     seconds: float = 0.0
     tiles_run: int = 0  # detector tiles run over the flight's frames (ROI tiling skips the rest)
     tiles_total: int = 0
+    warnings: tuple[str, ...] = ()  # zones far from the flight, repeated zone names
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +66,7 @@ class FlightSummary:
             "frames_read": self.frames_read,
             "frames_failed": self.frames_failed,
             "frames_unplaced": self.frames_unplaced,
+            "frames_not_usable": self.frames_not_usable,
             "failures": [[f.path, f.reason] for f in self.failures],
             "detections": self.detections,
             "tiles_run": self.tiles_run,
@@ -83,6 +80,7 @@ class FlightSummary:
             "verdicts": dict(sorted(self.verdicts.items())),
             "outputs": list(self.outputs),
             "out_dir": self.out_dir,
+            "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -102,12 +100,14 @@ class FlightSummary:
             failures=tuple(FrameFailure(p, r) for p, r in d.get("failures", [])),
             skipped=skipped,
             frames_unplaced=d.get("frames_unplaced", 0),
+            frames_not_usable=d.get("frames_not_usable", 0),
             verified=d.get("verified"),
             verdicts=dict(d.get("verdicts") or {}),
             outputs=tuple(d.get("outputs") or ()),
             out_dir=d.get("out_dir"),
             tiles_run=d.get("tiles_run", 0),
             tiles_total=d.get("tiles_total", 0),
+            warnings=tuple(d.get("warnings") or ()),
         )
 
     def lines(self) -> list[str]:
@@ -119,7 +119,8 @@ class FlightSummary:
         out = [
             head,
             f"  frames: {self.frames_read} read, {self.frames_failed} failed"
-            + (f" ({self.frames_unplaced} read without a usable pose)" if self.frames_unplaced else ""),
+            + (f" ({self.frames_unplaced} read without a usable pose)" if self.frames_unplaced else "")
+            + (f" ({self.frames_not_usable} not usable for detection)" if self.frames_not_usable else ""),
             f"  detections: {self.detections}"
             + (f" (tiles run: {self.tiles_run} of {self.tiles_total}, {100.0 * self.tiles_run / self.tiles_total:.0f}%)"
                if self.tiles_total else ""),
@@ -132,38 +133,11 @@ class FlightSummary:
             out.append(f"  verified: {self.verified} ({v})")
         if self.out_dir:
             out.append(f"  outputs: {self.out_dir}")
+        out.extend(f"  warning: {w}" for w in self.warnings)
         return out
 
 
 # --- inputs ----------------------------------------------------------------------------------------
-
-
-def flight_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FrameFailure]]:
-    """Image/video files of a flight: files as given, folders searched recursively (sorted).
-    Missing paths and folders without frames come back as failures."""
-    files: list[Path] = []
-    bad: list[FrameFailure] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found = sorted(
-                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in FLIGHT_SUFFIXES and not f.name.startswith(".")
-            )
-            if not found:
-                bad.append(FrameFailure(str(p), "folder has no photos or videos"))
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            bad.append(FrameFailure(str(p), "no such file or folder"))
-    seen: set[Path] = set()
-    unique = []
-    for f in files:
-        r = f.resolve()
-        if r not in seen:
-            seen.add(r)
-            unique.append(r)
-    return unique, bad
 
 
 def _flight_name(paths: Sequence[str | Path], files: Sequence[Path]) -> str:
@@ -184,6 +158,7 @@ def _read_metas(files: Sequence[Path], settings: Any = None) -> tuple[list[Any],
         video_interval_s=getattr(ing, "video_interval_s", 1.0),
         workers=getattr(ing, "workers", 1),
         require_gps=True,
+        max_image_px=getattr(ing, "max_image_px", DEFAULT_MAX_IMAGE_PX),
     )
     for item in items:
         if isinstance(item, InputError):
@@ -200,11 +175,12 @@ def frame_key(meta: Any) -> str:
     return str(meta.path)
 
 
-def load_frame_image(meta: Any) -> Any:
-    """BGR image of a frame: the photo, or the sampled frame of a video. BadImage on failure."""
+def load_frame_image(meta: Any, max_image_px: int = DEFAULT_MAX_IMAGE_PX) -> Any:
+    """BGR image of a frame (the photo, or the sampled frame of a video), proven whole: BadImage for a
+    truncated, corrupt or oversized image (patrol.ingest.pixels.decode_image)."""
     from patrol.ingest import load_image
 
-    return load_image(meta)
+    return load_image(meta, max_image_px)
 
 
 # --- geometry helpers ----------------------------------------------------------------------------
@@ -276,6 +252,8 @@ class _Ctx:
         self.flight_id = flight_id
         self.progress = progress or (lambda stage, done, total: None)
         self.zones: Any = None
+        self.stop = StopFlag()
+        self.warnings: list[str] = list(getattr(self.zones, "warnings", ()))
 
 
 def process_flight(
@@ -288,14 +266,17 @@ def process_flight(
     zones: Any = None,
     progress: Progress | None = None,
     stop_after: str | None = None,
+    stop: StopFlag | None = None,
 ) -> FlightSummary:
     """Run one flight (files and/or folders) through every stage; return its summary.
 
     ``detector`` is a Detector (or a callable returning one, called only if detection must run, so a
     skipped flight never loads the model). ``zones`` a patrol.zones.Zones (None = no zones file).
     ``out_dir`` receives the reports (per flight); None = no report files. ``stop_after`` ends the run
-    after that stage (for tests and debugging). Raises InputError when no frame of the flight can be
-    read, StoreError when the database fails; frames that fail are listed in the summary.
+    after that stage (for tests and debugging). ``stop`` (set by a signal handler) is checked between
+    frames and stages: the run then raises Interrupted, leaving whole frames, and a rerun resumes.
+    Raises InputError when no frame of the flight can be read, StoreError when the database fails,
+    OutputError when reports or evidence cannot be written; frames that fail are listed in the summary.
     """
     from patrol.store.repo import flight_content_key
     from patrol.zones import Zones, check_rules
@@ -316,6 +297,9 @@ def process_flight(
 
     ctx = _Ctx(store, settings, flight_id, progress)
     ctx.zones = zones
+    ctx.warnings = list(zones.warnings)
+    ctx.stop = stop or StopFlag()
+    ctx.stop.check()
     # 1. ingest (metadata only: cheap, so it is simply redone until its stage is committed)
     if not store.stage_done(flight_id, "ingest"):
         metas, bad = _read_metas(files, settings)
@@ -334,24 +318,34 @@ def process_flight(
             reasons = "; ".join(f"{f.path}: {f.error}" for f in frames[:3])
             raise InputError(source, f"no frame could be read ({reasons})")
         local = local_frame_for([f.meta for f in good])
+        if local is not None and len(zones):  # decided from the data, before any detection
+            far = zones.check_against_flight(local.origin_lat_deg, local.origin_lon_deg)
+            if far:
+                ctx.warnings.append(far)
         # 2. detect, frame by frame
         if not store.stage_done(flight_id, "detect"):
             det = detector() if callable(detector) and not hasattr(detector, "detect") else detector
             _stage_detect(ctx, good, local, det, zones)
         if stop_after == "detect":
             return _summary(ctx, name, source, out_dir, t0)
+        # a frame whose pixels failed, or that cannot serve detection, is never placed, never counts
+        # as coverage of a case and is never an after image
+        good = _detected_frames(store, flight_id, good)
         # 3. findings
+        ctx.stop.check()
         if not store.stage_done(flight_id, "findings"):
             _stage_findings(ctx, good, local, zones)
         findings = store.load_findings(flight_id)
         if stop_after == "findings":
             return _summary(ctx, name, source, out_dir, t0)
         # 4. cases
+        ctx.stop.check()
         if not store.stage_done(flight_id, "cases"):
             _stage_cases(ctx, good, local, findings)
         if stop_after == "cases":
             return _summary(ctx, name, source, out_dir, t0)
         # 5. verify and 6. report, when those stages are installed
+        ctx.stop.check()
         _stage_verify(ctx, out_dir)
         summary = _summary(ctx, name, source, out_dir, t0)
         outputs = _stage_report(ctx, out_dir, summary)
@@ -362,7 +356,7 @@ def process_flight(
         store.finish_flight(flight_id, status="done", summary=summary.as_dict())
         return summary
     except BaseException as e:
-        if isinstance(e, PatrolError):
+        if isinstance(e, PatrolError) and not isinstance(e, Interrupted):  # stopped: resumes, not failed
             try:
                 store.finish_flight(flight_id, status="failed", error=str(e))
             except PatrolError:
@@ -370,12 +364,35 @@ def process_flight(
         raise
 
 
+def frames_without_detection(store: Any, flight_id: str) -> dict[str, str]:
+    """Frame key -> why detection did not run on it: its pixels failed (truncated, corrupt, a fault
+    at the frame) or it cannot serve detection (horizon, GSD). Such a frame is never placed, never
+    counts as coverage of a case and is never a before or after image."""
+    st = store.stages(flight_id)
+    out: dict[str, str] = dict((st.get("ingest") or {}).get("not_usable") or {})
+    for stage, info in st.items():
+        if stage.startswith("detect:") and info and info.get("error"):
+            out.setdefault(stage[len("detect:") :], str(info["error"]))
+    return out
+
+
+def _detected_frames(store: Any, flight_id: str, frames: Sequence[Any]) -> list[Any]:
+    """The frames whose detection ran on whole pixels."""
+    skip = frames_without_detection(store, flight_id)
+    return [fr for fr in frames if fr.path not in skip]
+
+
 def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) -> None:
-    """Frames with their footprint and GSD, and unreadable files with their reason: one transaction."""
+    """Frames with their footprint and GSD, and unreadable files with their reason: one transaction.
+    Frames that cannot serve detection (near or above the horizon, too coarse) are listed in the
+    marker's ``not_usable`` with the reason: detection and verification skip them."""
+    from patrol.geo.usable import not_usable_reason
+
     s = ctx.settings
     local = local_frame_for(metas)
     rows = []
     failures = list(bad)
+    not_usable: dict[str, str] = {}
     for i, m in enumerate(sorted(metas, key=frame_key)):
         key = frame_key(m)
         gsd = footprint = None
@@ -385,10 +402,17 @@ def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) 
         else:
             try:
                 cam = _camera(m, local, s)
-                gsd = cam.gsd_m()
-                footprint = cam.footprint(s.geo.max_range_m).to_wgs84(local)
             except (GeometryError, ValueError) as e:
                 err = str(e)
+            else:
+                why = not_usable_reason(cam, s.detect.min_below_horizon_deg, s.detect.max_frame_gsd_m)
+                if why is not None:
+                    not_usable[key] = why
+                try:
+                    gsd = cam.gsd_m()
+                    footprint = cam.footprint(s.geo.max_range_m).to_wgs84(local)
+                except (GeometryError, ValueError) as e:
+                    err = str(e)
         rows.append((key, m, gsd, footprint, err))
         ctx.progress("ingest", i + 1, len(metas))
     n_pose = sum(1 for r in rows if r[4] is None)
@@ -405,15 +429,14 @@ def _stage_ingest(ctx: _Ctx, metas: Sequence[Any], bad: Sequence[FrameFailure]) 
                 "frames_failed": len(failures),
                 "frames_without_pose": len(metas) - n_pose,
                 "failures": sorted([f.path, f.reason] for f in failures),
+                "not_usable": dict(sorted(not_usable.items())),
             },
         )
 
 
 def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, zones: Any) -> None:
     """Detections of each frame, committed frame by frame with a per-frame marker (resumable)."""
-    from patrol.detect.engine import gsd_or_none, plan_from_settings, roi_setup, run_tiles
-    from patrol.errors import BadImage
-    from patrol.findings import sharpness_of
+    from patrol.detect.engine import roi_setup
 
     s = ctx.settings
     store = ctx.store
@@ -425,7 +448,9 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
     tiles = [0, 0]  # run, total over the flight's frames (resumed ones from their markers)
     failed: list[list[str]] = []
     done_before = store.stages(ctx.flight_id)  # frames a killed run already finished
+    unusable = dict((done_before.get("ingest") or {}).get("not_usable") or {})
     for i, fr in enumerate(frames):
+        ctx.stop.check()  # a frame boundary: everything before is committed
         marker = f"detect:{fr.path}"
         if marker in done_before:
             total += (done_before.get(marker) or {}).get("n", 0)
@@ -435,43 +460,25 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
                 failed.append([fr.path, done_before[marker]["error"]])
             ctx.progress("detect", i + 1, len(frames))
             continue
-        meta = fr.meta
-        info: dict[str, Any] = {}
-        try:
-            image = load_frame_image(meta)
-        except BadImage as e:
-            failed.append([fr.path, e.reason])
+        skip = unusable.get(fr.path)
+        if skip is not None:  # looks at the horizon or too coarse: no detection, no verification
             with store.transaction():
                 store.save_detections(ctx.flight_id, fr.path, [])
-                store.mark_stage(ctx.flight_id, marker, {"n": 0, "error": e.reason})
+                store.mark_stage(ctx.flight_id, marker, {"n": 0, "not_usable": skip})
             ctx.progress("detect", i + 1, len(frames))
             continue
-        detect_path = getattr(detector, "detect_path", None)
-        if detect_path is not None:  # e.g. the simulator's truth detector: knows each frame by name
-            dets = list(detect_path(meta.path, image))
-        else:
-            cam = None
-            if fr.error is None and local is not None:
-                try:
-                    cam = _camera(meta, local, s)
-                except (GeometryError, ValueError):
-                    cam = None
-            # The plan depends on the frame's GSD (vehicles get a pass at about class_gsd_m).
-            plan = plan_from_settings(s.detect, detector, gsd_or_none(cam) if cam is not None else None)
-            roi_px = None
-            if roi is not None and cam is not None:  # no pose: every tile runs
-                try:
-                    roi_px = roi.class_polygons_px(cam, local, s.detect.roi_margin_m, s.geo.max_range_m, class_kinds)
-                except (GeometryError, ValueError):
-                    roi_px = None
-            result = run_tiles(image, detector, plan, roi_px)
-            dets = list(result.detections)
-            info.update(tiles_total=result.tiles_total, tiles_run=result.tiles_run)
-            tiles[0] += result.tiles_run
-            tiles[1] += result.tiles_total
-        dets.sort(key=lambda d: (-d.score, d.class_name, d.bbox_xyxy_px))
-        info["n"] = len(dets)
-        info["sharpness"] = [sharpness_of(image, d.bbox_xyxy_px) for d in dets]
+        try:
+            dets, info = _detect_frame(fr, local, detector, s, roi, class_kinds)
+        except frame_faults() as e:  # this frame only: recorded, and the flight goes on
+            reason = frame_fault_reason(e)
+            failed.append([fr.path, reason])
+            with store.transaction():
+                store.save_detections(ctx.flight_id, fr.path, [])
+                store.mark_stage(ctx.flight_id, marker, {"n": 0, "error": reason})
+            ctx.progress("detect", i + 1, len(frames))
+            continue
+        tiles[0] += info.get("tiles_run", 0)
+        tiles[1] += info.get("tiles_total", 0)
         with store.transaction():
             store.save_detections(ctx.flight_id, fr.path, dets)
             store.mark_stage(ctx.flight_id, marker, info)
@@ -479,6 +486,41 @@ def _stage_detect(ctx: _Ctx, frames: Sequence[Any], local: Any, detector: Any, z
         ctx.progress("detect", i + 1, len(frames))
     with store.transaction():
         store.mark_stage(ctx.flight_id, "detect", {"detections": total, "failed": failed, "tiles_run": tiles[0], "tiles_total": tiles[1]})
+
+
+def _detect_frame(fr: Any, local: Any, detector: Any, s: Any, roi: Any, class_kinds: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Detections of one stored frame and its marker info; raises what ``frame_faults`` lists."""
+    from patrol.detect.engine import gsd_or_none, plan_from_settings, run_tiles
+    from patrol.findings import sharpness_of
+
+    meta = fr.meta
+    info: dict[str, Any] = {}
+    image = load_frame_image(meta, s.ingest.max_image_px)
+    detect_path = getattr(detector, "detect_path", None)
+    if detect_path is not None:  # e.g. the simulator's truth detector: knows each frame by name
+        dets = list(detect_path(meta.path, image))
+    else:
+        cam = None
+        if fr.error is None and local is not None:
+            try:
+                cam = _camera(meta, local, s)
+            except (GeometryError, ValueError):
+                cam = None
+        # The plan depends on the frame's GSD (vehicles get a pass at about class_gsd_m).
+        plan = plan_from_settings(s.detect, detector, gsd_or_none(cam) if cam is not None else None)
+        roi_px = None
+        if roi is not None and cam is not None:  # no pose: every tile runs
+            try:
+                roi_px = roi.class_polygons_px(cam, local, s.detect.roi_margin_m, s.geo.max_range_m, class_kinds)
+            except (GeometryError, ValueError):
+                roi_px = None
+        result = run_tiles(image, detector, plan, roi_px)
+        dets = list(result.detections)
+        info.update(tiles_total=result.tiles_total, tiles_run=result.tiles_run)
+    dets.sort(key=lambda d: (-d.score, d.class_name, d.bbox_xyxy_px))
+    info["n"] = len(dets)
+    info["sharpness"] = [sharpness_of(image, d.bbox_xyxy_px) for d in dets]
+    return dets, info
 
 
 def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) -> None:
@@ -492,6 +534,7 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
     gds = []
     off_ground = 0
     order = []
+    failed: list[list[str]] = []
     for i, fr in enumerate(sorted(frames, key=lambda f: (_time_key(f.meta), f.path))):
         order.append(fr.path)
         ctx.progress("findings", i + 1, len(frames))
@@ -508,8 +551,15 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
             continue
         sharp = (stages.get(f"detect:{fr.path}") or {}).get("sharpness") or []
         rtk = _rtk_sigma_m(fr.meta)
-        for j, d in enumerate(dets):
-            g = ground_detection(d, cam, local, fr.path, s.findings, sharp[j] if j < len(sharp) else None, rtk)
+        placed = []
+        try:
+            for j, d in enumerate(dets):
+                placed.append(ground_detection(d, cam, local, fr.path, s.findings, sharp[j] if j < len(sharp) else None, rtk))
+        except frame_faults() + (ValueError, ArithmeticError) as e:  # this frame's projection only
+            failed.append([fr.path, f"projection failed: {frame_fault_reason(e)}"])
+            off_ground += len(dets)
+            continue
+        for g in placed:
             if g is None:
                 off_ground += 1
             else:
@@ -524,7 +574,13 @@ def _stage_findings(ctx: _Ctx, frames: Sequence[Any], local: Any, zones: Any) ->
         store.mark_stage(
             ctx.flight_id,
             "findings",
-            {"findings": len(findings), "by_category": by_cat, "ground_detections": len(gds), "off_ground": off_ground},
+            {
+                "findings": len(findings),
+                "by_category": by_cat,
+                "ground_detections": len(gds),
+                "off_ground": off_ground,
+                "failed": failed,
+            },
         )
 
 
@@ -590,7 +646,10 @@ def _stage_verify(ctx: _Ctx, out_dir: str | Path | None) -> None:
     if fn is None or ctx.store.stage_done(ctx.flight_id, "verify"):
         return
     evidence_dir = Path(out_dir) / "evidence" if out_dir is not None else None
-    fn(ctx.store, ctx.flight_id, ctx.settings, evidence_dir=evidence_dir, progress=ctx.progress)
+    try:
+        fn(ctx.store, ctx.flight_id, ctx.settings, evidence_dir=evidence_dir, progress=ctx.progress)
+    except OSError as e:  # disk full, read-only: the verdicts saved so far stand, a rerun does the rest
+        raise OutputError(f"{e.filename or evidence_dir}: cannot write evidence: {e.strerror or e}") from e
 
 
 def _stage_report(ctx: _Ctx, out_dir: str | Path | None, summary: FlightSummary) -> list[str]:
@@ -599,8 +658,11 @@ def _stage_report(ctx: _Ctx, out_dir: str | Path | None, summary: FlightSummary)
     fn = _optional("patrol.report", "write_flight_report")
     if fn is None:
         return []
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    written = fn(ctx.store, ctx.flight_id, Path(out_dir), settings=ctx.settings, zones=ctx.zones, summary=summary)
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        written = fn(ctx.store, ctx.flight_id, Path(out_dir), settings=ctx.settings, zones=ctx.zones, summary=summary)
+    except OSError as e:  # disk full, read-only: the flight stays unfinished, a rerun writes the reports
+        raise OutputError(f"{e.filename or out_dir}: cannot write the flight's reports: {e.strerror or e}") from e
     return [str(p) for p in (written or [])]
 
 
@@ -610,6 +672,9 @@ def _summary(ctx: _Ctx, name: str, source: str, out_dir: str | Path | None, t0: 
     det = st.get("detect") or {}
     fnd = st.get("findings") or {}
     cas = st.get("cases") or {}
+    late: dict[str, str] = {}  # frames whose metadata read but whose pixels (or projection) failed
+    for p, r in [*(det.get("failed") or []), *(fnd.get("failed") or [])]:
+        late.setdefault(p, r)
     verified = None
     verdicts: dict[str, int] = {}
     if _optional("patrol.verify", "verify_flight") is not None:
@@ -621,10 +686,11 @@ def _summary(ctx: _Ctx, name: str, source: str, out_dir: str | Path | None, t0: 
         flight_id=ctx.flight_id,
         name=name,
         source=source,
-        frames_read=ing.get("frames_read", 0),
-        frames_failed=ing.get("frames_failed", 0),
+        frames_read=ing.get("frames_read", 0) - len(late),
+        frames_failed=ing.get("frames_failed", 0) + len(late),
         frames_unplaced=ing.get("frames_without_pose", 0),
-        failures=tuple(FrameFailure(p, r) for p, r in ing.get("failures", [])),
+        frames_not_usable=len(ing.get("not_usable") or {}),
+        failures=tuple(FrameFailure(p, r) for p, r in [*ing.get("failures", []), *late.items()]),
         detections=det.get("detections", 0),
         tiles_run=det.get("tiles_run", 0),
         tiles_total=det.get("tiles_total", 0),
@@ -637,5 +703,6 @@ def _summary(ctx: _Ctx, name: str, source: str, out_dir: str | Path | None, t0: 
         verdicts=verdicts,
         out_dir=str(Path(out_dir).resolve()) if out_dir is not None else None,
         seconds=time.monotonic() - t0,
+        warnings=tuple(ctx.warnings),
     )
 

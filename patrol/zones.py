@@ -34,6 +34,7 @@ from patrol.errors import ConfigError
 ZONE_KINDS: tuple[str, ...] = ("road", "sidewalk", "no_parking", "no_vending", "grid_cell")
 CATEGORIES: tuple[str, ...] = ("illegal_parking", "street_vending", "road_damage", "exposed_garbage")
 ANYWHERE = "*"
+FAR_FROM_FLIGHT_KM = 50.0  # zones farther than this from a flight cannot be its city's
 NO_ZONES = "no_zones"  # rule key: the category when the flight has no zones to judge by
 
 # GeoJSON (2008) "crs" names that mean WGS84 lon/lat; anything else is rejected.
@@ -88,11 +89,12 @@ class Zones:
     """An immutable set of zones with an STRtree index. Build with ``parse_zones``/``load_zones``;
     ``Zones.empty()`` is the no-zones-file case."""
 
-    def __init__(self, zones: Sequence[Zone], source: str = "") -> None:
+    def __init__(self, zones: Sequence[Zone], source: str = "", warnings: Sequence[str] = ()) -> None:
         from shapely import STRtree
 
         self._zones: tuple[Zone, ...] = tuple(zones)
         self.source = source
+        self.warnings: tuple[str, ...] = tuple(warnings)  # one line each: ambiguous but usable features
         self._tree = STRtree([z.geometry for z in self._zones]) if self._zones else None
         self._has_areas = any(z.kind != "grid_cell" for z in self._zones)
 
@@ -115,6 +117,43 @@ class Zones:
         """True when some zone is not a grid cell: only then do the rules' zone kinds apply (a file of
         grid cells alone assigns units and counts as no zones for the rules and for ROI tiling)."""
         return self._has_areas
+
+    def check_against_flight(self, lat_deg: float, lon_deg: float, max_km: float = FAR_FROM_FLIGHT_KM) -> str | None:
+        """Decide from the data whether the zones can belong to a flight centred at (lat, lon).
+
+        ConfigError when the zones lie far from the flight but would lie at it with longitude and
+        latitude swapped (a layer exported as lat,lon). Returns a warning line when they are simply far
+        from it (a zones file of another city), None when they are near.
+        """
+        if not self._zones:
+            return None
+        from shapely.geometry import Point
+
+        from patrol.geo.crs import LocalFrame
+
+        def km_to(geom: Any, lat: float, lon: float) -> float:
+            if not (-90.0 <= lat <= 90.0):
+                return math.inf
+            frame = LocalFrame(lat, lon)
+            c = geom.representative_point()
+            if not (-90.0 <= c.y <= 90.0):
+                return math.inf
+            e, n = frame.to_local(c.y, c.x)
+            return math.hypot(e, n) / 1000.0
+
+        from shapely import transform, union_all
+
+        every = union_all([z.geometry for z in self._zones])
+        near = km_to(every, lat_deg, lon_deg)
+        if near <= max_km or Point(lon_deg, lat_deg).within(every.envelope):
+            return None
+        swapped = transform(every, lambda xy: xy[:, ::-1])
+        if km_to(swapped, lat_deg, lon_deg) <= max_km:
+            raise ConfigError(
+                f"{self.source}: the zones lie {near:.0f} km from the flight at ({lat_deg:.5f}, {lon_deg:.5f}) but "
+                "right at it with longitude and latitude swapped: GeoJSON is [longitude, latitude]; fix the export"
+            )
+        return f"{self.source}: the zones lie {near:.0f} km from the flight at ({lat_deg:.5f}, {lon_deg:.5f}): none of them applies to it"
 
     def containing(self, lat_deg: float, lon_deg: float) -> list[Zone]:
         """Zones whose polygon contains or touches the point, smallest area first, then by name."""
@@ -272,6 +311,8 @@ def parse_zones(data: Any, source: str = "zones") -> Zones:
         raise ConfigError(f"{source}: 'features' must be a list")
     zones: list[Zone] = []
     grid_names: dict[str, int] = {}
+    other_names: dict[tuple[str, str], int] = {}
+    warnings: list[str] = []
     for i, feat in enumerate(features):
         props = feat.get("properties") if isinstance(feat, Mapping) else None
         props = props if isinstance(props, Mapping) else {}
@@ -295,6 +336,11 @@ def parse_zones(data: Any, source: str = "zones") -> Zones:
             if name in grid_names:
                 raise ConfigError(f"{label}: grid cell name {name!r} repeats feature {grid_names[name]}")
             grid_names[name] = i
+        elif isinstance(props.get("name"), str):
+            # a repeated name makes cases and reports ambiguous, but each zone still works
+            if (kind, name) in other_names:
+                warnings.append(f"{label}: {kind} name {name!r} repeats feature {other_names[(kind, name)]}; cases will not tell them apart")
+            other_names.setdefault((kind, name), i)
         gj = feat.get("geometry")
         if not isinstance(gj, Mapping) or gj.get("type") not in ("Polygon", "MultiPolygon"):
             got = gj.get("type") if isinstance(gj, Mapping) else gj
@@ -312,7 +358,7 @@ def parse_zones(data: Any, source: str = "zones") -> Zones:
         if geom.area <= 0.0:
             raise ConfigError(f"{label}: polygon has zero area")
         zones.append(Zone(index=i, name=name, kind=kind, unit=unit, geometry=geom))
-    return Zones(zones, source)
+    return Zones(zones, source, warnings)
 
 
 def load_zones(path: str | Path | None) -> Zones:

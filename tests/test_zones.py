@@ -291,3 +291,51 @@ def test_sim_violations_lie_in_zones_their_default_rule_names() -> None:
             assert inside & kinds_by_class[o.class_name], (seed, o.id, o.placement, sorted(inside))
             checked += 1
     assert checked > 30
+
+
+# --- checks decided from the data, before any flight is processed ----------------------------------
+
+
+def test_repeated_zone_names_warn_naming_both_features():
+    z = parse_zones(fc(feat(square(LON0, LAT0), kind="no_parking", name="Gate"), feat(square(LON0 + 0.001, LAT0), kind="no_parking", name="Gate")))
+    assert len(z) == 2
+    assert z.warnings == ("zones: feature 1 ('Gate'): no_parking name 'Gate' repeats feature 0; cases will not tell them apart",)
+
+
+def test_zones_swapped_lon_lat_refused_against_the_flight():
+    # a layer exported as [lat, lon]: still in range for a city at lon < 90, but in the wrong place
+    lat, lon = 48.137, 11.575  # the flight (Munich)
+    swapped = parse_zones(fc(feat(square(lat, lon, 0.001, 0.001), kind="road", name="Main St")))
+    with pytest.raises(ConfigError, match="longitude and latitude swapped"):
+        swapped.check_against_flight(lat, lon)
+    right = parse_zones(fc(feat(square(lon, lat, 0.001, 0.001), kind="road", name="Main St")))
+    assert right.check_against_flight(lat, lon) is None
+    far = right.check_against_flight(40.0, 116.4)
+    assert far is not None and "km from the flight" in far and "none of them applies" in far
+
+
+def test_swapped_zones_stop_the_flight_before_detection(tmp_path):
+    from patrol.config import Settings
+    from patrol.pipeline import process_flight
+    from patrol.store import open_store
+    from tests.test_faults import make_frames
+
+    flight = make_frames(tmp_path / "f1", lat=38.0, lon=14.5)  # real JPEGs with GPS at (38.0 N, 14.5 E)
+    seen = []
+
+    class Det:
+        def detect_path(self, path, image):
+            seen.append(path)
+            return []
+
+        def detect(self, image):
+            return []
+
+    swapped = parse_zones(fc(feat(square(38.0, 14.5, 0.001, 0.001), kind="road", name="r")), "z.geojson")
+    with open_store(tmp_path / "p.db") as store:
+        with pytest.raises(ConfigError, match="z.geojson: the zones lie .* with longitude and latitude swapped"):
+            process_flight([flight], Settings(), store, Det(), zones=swapped)
+        assert seen == []  # stopped before any detection
+        right = parse_zones(fc(feat(square(14.5, 38.0, 0.001, 0.001), kind="road", name="r")), "z.geojson")
+        s = process_flight([flight], Settings(), store, Det(), zones=right)  # the rerun with the fixed file
+    assert s.frames_read == 3 and len(seen) == 3 and s.warnings == ()

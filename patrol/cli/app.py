@@ -9,12 +9,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from patrol.errors import ConfigError, PatrolError
+from patrol.errors import ConfigError, Interrupted, PatrolError
 
 # Exit codes, documented in the README.
 EXIT_OK = 0
 EXIT_INPUT_FAILED = 1  # the run finished but some input failed (or a stage failed)
 EXIT_USAGE = 2  # bad option, bad config: nothing was done
+EXIT_INTERRUPTED = 143  # SIGTERM: stopped at a frame boundary, the next run resumes
 
 app = typer.Typer(
     name="patrol",
@@ -56,6 +57,9 @@ def guarded(fn: Callable[[], T]) -> T:
     except ConfigError as e:
         err(f"error: {e}")
         raise typer.Exit(EXIT_USAGE) from e
+    except Interrupted as e:
+        err(f"error: {e}")
+        raise typer.Exit(EXIT_INTERRUPTED) from e
     except PatrolError as e:
         err(f"error: {e}")
         raise typer.Exit(EXIT_INPUT_FAILED) from e

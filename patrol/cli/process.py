@@ -107,10 +107,14 @@ def process(
         zs = load_zones(zones)
         det = make_detector(detector, settings, list(flight))
         progress = StderrProgress() if progress_enabled() and not as_json else None
-        with open_store(settings.store.url) as store:
-            summary = process_flight(list(flight), settings, store, det, out, zones=zs, progress=progress)
+        from patrol.faults import StopFlag, stop_on_signals
+
+        with open_store(settings.store.url, busy_timeout_s=settings.store.busy_timeout_s) as store, stop_on_signals(StopFlag()) as stop:
+            summary = process_flight(list(flight), settings, store, det, out, zones=zs, progress=progress, stop=stop)
         for f in summary.failures:
             err(f"{f.path}: {f.reason}")
+        for w in summary.warnings:
+            err(f"warning: {w}")
         if as_json:
             typer.echo(json.dumps(summary.as_dict(), indent=2))
         else:
@@ -153,6 +157,8 @@ def nightly(
 
         settings = _settings(config, db)
         zs = load_zones(zones)
+        for w in zs.warnings:
+            err(f"warning: {w}")
         det = make_detector(detector, settings, [])
 
         def on_flight(folder: str, summary: Any, error: str | None) -> None:
@@ -161,7 +167,7 @@ def nightly(
             elif not as_json and summary is not None and not summary.skipped:
                 typer.echo(f"processed {folder}: {summary.findings} findings, {summary.cases_new} new cases")
 
-        with open_store(settings.store.url) as store:
+        with open_store(settings.store.url, busy_timeout_s=settings.store.busy_timeout_s) as store:
             result = run_nightly(
                 inbox, settings, store, det, out_dir=out, zones=zs, log_path=log, lock_path=lock, wait=wait,
                 min_age_s=min_age, progress=None, on_flight=on_flight,

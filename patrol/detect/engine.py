@@ -36,21 +36,14 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 ROI_ZONE_KINDS = ("no_parking", "no_vending", "road", "sidewalk")  # grid cells cover the whole city
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Decode an image file to BGR uint8 (H, W, 3). EXIF orientation is NOT applied, so pixel
-    coordinates match the camera model (which uses the stored pixel grid). BadImage on failure.
+def read_image(path: str | Path, max_image_px: int | None = None) -> np.ndarray:
+    """Decode an image file to BGR uint8 (H, W, 3), proven whole (patrol.ingest.pixels.decode_image:
+    truncated, corrupt or oversized images are a BadImage). EXIF orientation is NOT applied, so pixel
+    coordinates match the camera model (which uses the stored pixel grid).
     """
-    p = Path(path)
-    try:
-        data = np.fromfile(str(p), dtype=np.uint8)
-    except OSError as e:
-        raise BadImage(p, f"cannot read: {e.strerror or e}") from e
-    if data.size == 0:
-        raise BadImage(p, "empty file")
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if img is None or img.size == 0:
-        raise BadImage(p, "not a decodable image")
-    return img
+    from patrol.ingest.pixels import DEFAULT_MAX_IMAGE_PX, decode_image
+
+    return decode_image(path, DEFAULT_MAX_IMAGE_PX if max_image_px is None else max_image_px)
 
 
 MIN_USEFUL_SCALE_GAP = 0.8  # a class scale above this runs with the native pass (not worth a pass)

@@ -5,7 +5,8 @@ Public API:
   iter_inputs(paths, ...) -> FrameMeta | InputError, for files and folders (recursive): photos, and
                                            videos with a sidecar .SRT (frames sampled at an interval)
   require_position(meta) -> meta           MissingGeotag when the frame has no GPS position
-  load_image(meta) -> BGR ndarray          pixels of a photo or of a sampled video frame
+  load_image(meta) -> BGR ndarray          pixels of a photo or of a sampled video frame, proven whole
+  decode_image(path) -> BGR ndarray        the one whole-image decoder (EOI, corrupt-data warnings, pixel limit)
   read_srt(path) / parse_srt(text)         DJI telemetry -> Telemetry(samples, warnings)
 """
 
@@ -14,10 +15,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from patrol.errors import BadImage, BadTelemetry, InputError
 from patrol.ingest.frame import FrameMeta, Intrinsics
+from patrol.ingest.pixels import DEFAULT_MAX_IMAGE_PX, decode_image
 from patrol.ingest.photo import PHOTO_SUFFIXES, load_image, read_frame, require_position
 from patrol.ingest.srt import Telemetry, TelemetrySample, parse_srt, read_srt
 from patrol.ingest.video import VIDEO_SUFFIXES
@@ -28,6 +31,7 @@ __all__ = [
     "Telemetry",
     "TelemetrySample",
     "collect_files",
+    "decode_image",
     "iter_inputs",
     "load_image",
     "parse_srt",
@@ -69,17 +73,17 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path | InputError]:
     return out
 
 
-def _read_photo(path: str) -> FrameMeta | InputError:
+def _read_photo(path: str, max_image_px: int = DEFAULT_MAX_IMAGE_PX) -> FrameMeta | InputError:
     try:
-        return read_frame(path)
+        return read_frame(path, max_image_px)
     except InputError as e:
         return e
 
 
-def _read_photo_portable(path: str) -> FrameMeta | tuple[type, str, str]:
+def _read_photo_portable(path: str, max_image_px: int = DEFAULT_MAX_IMAGE_PX) -> FrameMeta | tuple[type, str, str]:
     """Worker side: InputError subclasses do not unpickle (their __init__ takes extra arguments),
     so errors cross the process boundary as (class, path, reason)."""
-    item = _read_photo(path)
+    item = _read_photo(path, max_image_px)
     return (type(item), item.path, item.reason) if isinstance(item, InputError) else item
 
 
@@ -117,11 +121,13 @@ def iter_inputs(
     video_interval_s: float = 1.0,
     workers: int = 1,
     require_gps: bool = True,
+    max_image_px: int = DEFAULT_MAX_IMAGE_PX,
 ) -> Iterator[FrameMeta | InputError]:
     """FrameMeta (or the InputError that stopped it) for every photo and sampled video frame.
 
     ``workers`` > 1 reads photos in a process pool when there are many (0 = one per CPU).
-    With ``require_gps`` a frame without a position is yielded as MissingGeotag instead.
+    With ``require_gps`` a frame without a position is yielded as MissingGeotag instead; a photo whose
+    header claims more than ``max_image_px`` pixels, or that is truncated, as BadImage.
     """
     items = collect_files(paths)
     photos = [str(p) for p in items if isinstance(p, Path) and p.suffix.lower() not in VIDEO_SUFFIXES]
@@ -129,10 +135,10 @@ def iter_inputs(
     results: Iterator[FrameMeta | InputError]
     if n_workers > 1 and len(photos) >= PARALLEL_MIN_FILES:
         pool = ProcessPoolExecutor(max_workers=n_workers)
-        results = map(_rebuild, pool.map(_read_photo_portable, photos, chunksize=64))
+        results = map(_rebuild, pool.map(partial(_read_photo_portable, max_image_px=max_image_px), photos, chunksize=64))
     else:
         pool = None
-        results = map(_read_photo, photos)
+        results = map(partial(_read_photo, max_image_px=max_image_px), photos)
     try:
         for item in items:
             if isinstance(item, InputError):

@@ -1,4 +1,5 @@
-"""One photo -> FrameMeta: JPEG (EXIF + XMP + SOF pixel size) or HEIC (EXIF + ispe size).
+"""One photo -> FrameMeta: JPEG (EXIF + XMP + SOF pixel size), HEIC (EXIF + ispe size) or TIFF (EXIF +
+XMP tag 700 + IFD0 size).
 
 ``build_frame`` is the pure core that merges the sources (EXIF first, XMP fallbacks, DJI pose
 fields from XMP); ``read_frame`` is the file edge.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+import os
 from pathlib import Path
 
 from patrol.errors import BadImage, MissingGeotag
@@ -24,9 +26,11 @@ from patrol.ingest.exif import (
 from patrol.ingest.frame import FrameMeta
 from patrol.ingest.heic import is_heif, read_heif_size
 from patrol.ingest.jpeg import is_jpeg, read_jpeg_header
+from patrol.ingest.pixels import DEFAULT_MAX_IMAGE_PX, ImageHeader, check_pixel_limit, decode_image, jpeg_end_problem
+from patrol.ingest.tiff import is_tiff, read_tiff_header
 from patrol.ingest.xmp import parse_xmp, xmp_float
 
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".heic", ".heif"})
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".tif", ".tiff"})
 
 
 def _first_float(xmp: dict[str, str], *keys: str) -> float | None:
@@ -121,8 +125,24 @@ def _merged_xmp(main: bytes | None, extended: dict[str, bytes], path: str) -> di
     return fields
 
 
-def read_frame(path: str | Path) -> FrameMeta:
-    """Read a photo's metadata. Raises BadImage (not a JPEG/HEIC, unreadable) or BadMetadata.
+def _jpeg_tail_problem(path: str) -> str | None:
+    """Why a JPEG file is incomplete (no end-of-image marker), or None. Cheap for a whole file: its
+    last bytes are FF D9 (a DJI MPF preview ends so too); only a file that does not end so is read
+    through (a vendor trailer after the EOI, or a truncated copy)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 512))
+        tail = fh.read().rstrip(b"\x00")  # some writers pad the end with zeros
+        if tail.endswith(b"\xff\xd9"):
+            return None
+        fh.seek(0)
+        return jpeg_end_problem(fh.read())
+
+
+def read_frame(path: str | Path, max_image_px: int = DEFAULT_MAX_IMAGE_PX) -> FrameMeta:
+    """Read a photo's metadata. Raises BadImage (not a JPEG/HEIC/TIFF, unreadable, truncated, more
+    than ``max_image_px`` pixels) or BadMetadata.
 
     A photo without a GPS position still gives a FrameMeta (``has_position`` False); call
     ``require_position`` where a position is needed.
@@ -139,6 +159,13 @@ def read_frame(path: str | Path) -> FrameMeta:
         hdr = read_jpeg_header(p)
         if hdr.size_wh is None:
             raise BadImage(p, "truncated or corrupt JPEG: no frame header (SOF) before the image data")
+        check_pixel_limit(ImageHeader("jpeg", hdr.size_wh), max_image_px, p)
+        try:
+            problem = _jpeg_tail_problem(p)
+        except OSError as e:
+            raise BadImage(p, f"cannot read file: {e.strerror or e}") from e
+        if problem:
+            raise BadImage(p, problem)
         exif = read_exif(hdr.exif_tiff, p) if hdr.exif_tiff else ExifFields()
         xmp = _merged_xmp(hdr.xmp, hdr.extended_xmp, p)
         qtime = qvci_datetime(hdr.qvci) if hdr.qvci else None
@@ -149,10 +176,18 @@ def read_frame(path: str | Path) -> FrameMeta:
         return build_frame(p, hdr.size_wh, exif, xmp, qtime)
     if is_heif(head):
         size = read_heif_size(p)
+        if size is not None:
+            check_pixel_limit(ImageHeader("heif", size), max_image_px, p)
         with open(p, "rb") as fh:
             exif = exif_fields(read_exif_tags(fh, p))
         return build_frame(p, size, exif, {})
-    raise BadImage(p, "not a JPEG or HEIC photo")
+    if is_tiff(head):
+        thdr, data = read_tiff_header(p)
+        check_pixel_limit(ImageHeader("tiff", thdr.size_wh), max_image_px, p)
+        if thdr.problem:
+            raise BadImage(p, thdr.problem)
+        return build_frame(p, thdr.size_wh, read_exif(data, p), _merged_xmp(thdr.xmp, {}, p))
+    raise BadImage(p, "not a JPEG, HEIC or TIFF photo")
 
 
 def require_position(meta: FrameMeta) -> FrameMeta:
@@ -165,28 +200,11 @@ def require_position(meta: FrameMeta) -> FrameMeta:
     return meta
 
 
-def load_image(meta: FrameMeta):
-    """Decoded BGR pixels of a frame (photo or sampled video frame) with OpenCV; BadImage on failure.
-
-    HEIC needs an optional decoder (pillow-heif); without one this raises BadImage saying so.
-    """
-    import cv2  # heavy: only where pixels are needed
-
-    p = meta.path
+def load_image(meta: FrameMeta, max_image_px: int = DEFAULT_MAX_IMAGE_PX):
+    """Decoded BGR pixels of a frame (photo or sampled video frame), proven whole; BadImage on failure
+    (truncated, corrupt data, over ``max_image_px`` pixels: see patrol.ingest.pixels.decode_image)."""
     if meta.frame_index is not None:
         from patrol.ingest.video import read_video_frame
 
-        return read_video_frame(p, meta.frame_index)
-    if Path(p).suffix.lower() in (".heic", ".heif"):
-        try:
-            import numpy as np
-            import pillow_heif  # type: ignore[import-not-found]
-        except ImportError as e:
-            raise BadImage(p, "HEIC pixels need the optional decoder pillow-heif (pip install pillow-heif)") from e
-        heif = pillow_heif.open_heif(p, convert_hdr_to_8bit=True)
-        rgb = np.asarray(heif)
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    img = cv2.imread(p, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if img is None:
-        raise BadImage(p, "cannot decode image pixels")
-    return img
+        return read_video_frame(meta.path, meta.frame_index)
+    return decode_image(meta.path, max_image_px)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from patrol.config import GeoSettings, Settings
+from patrol.config import DetectSettings, GeoSettings, Settings
 from patrol.errors import GeometryError, InputError
 from patrol.ingest.frame import FrameMeta
 
@@ -86,7 +86,7 @@ def _local_frame(lat: float, lon: float, cache: dict | None):
     return frame
 
 
-def summarize(meta: FrameMeta, geo: GeoSettings, frames: dict | None = None) -> FrameSummary:
+def summarize(meta: FrameMeta, geo: GeoSettings, frames: dict | None = None, detect: DetectSettings | None = None) -> FrameSummary:
     """GSD at the image centre and the footprint polygon of one frame (or a note why not).
 
     ``frames`` is an optional cache of local frames shared across calls (see _local_frame).
@@ -109,6 +109,9 @@ def summarize(meta: FrameMeta, geo: GeoSettings, frames: dict | None = None) -> 
         return FrameSummary(meta.path, meta, note=f"footprint unavailable: {reason}")
     gsd: float | None
     note = None
+    from patrol.geo.usable import not_usable_reason
+
+    unusable = not_usable_reason(cam, detect.min_below_horizon_deg, detect.max_frame_gsd_m) if detect is not None else None
     try:
         gsd = cam.gsd_m()
         if not math.isfinite(gsd):
@@ -126,6 +129,8 @@ def summarize(meta: FrameMeta, geo: GeoSettings, frames: dict | None = None) -> 
             note = f"footprint clipped: {fp.reason}"
     except GeometryError as e:
         ring, area, note = None, None, f"footprint unavailable: {e}"
+    if unusable is not None:
+        note = unusable + (f"; {note}" if note else "")
     return FrameSummary(meta.path, meta, gsd_m=gsd, footprint_lonlat=ring, footprint_area_m2=area, note=note)
 
 
@@ -140,11 +145,12 @@ def ingest(paths: Iterable[str | Path], settings: Settings) -> Iterator[FrameSum
         raise ConfigError(f"ingest.workers must be 0 (one per CPU) or more, got {settings.ingest.workers}")
     frames: dict = {}
     for item in iter_inputs(paths, video_interval_s=settings.ingest.video_interval_s,
-                            workers=settings.ingest.workers, require_gps=False):
+                            workers=settings.ingest.workers, require_gps=False,
+                            max_image_px=settings.ingest.max_image_px):
         if isinstance(item, InputError):
             yield FrameSummary(item.path, None, error=item.reason)
         else:
-            yield summarize(item, settings.geo, frames)
+            yield summarize(item, settings.geo, frames, settings.detect)
 
 
 def geojson_collection(rows: Iterable[FrameSummary]) -> dict[str, Any]:

@@ -188,13 +188,30 @@ def render_case_board(board: CaseBoardData, thumbs: dict[str, str] | None = None
     )
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place: a full disk or a
+    kill mid-write leaves the previous file (or none), never half a page. OSError on failure."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_flight_report_html(data: FlightReportData, out_dir: str | Path) -> Path:
     """Write ``out_dir/index.html`` and ``out_dir/thumbs/*.jpg``; returns the HTML path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     thumbs = write_thumbnails(flight_thumb_jobs(data), out)
     path = out / "index.html"
-    path.write_text(render_flight_report(data, thumbs), encoding="utf-8")
+    write_atomic(path, render_flight_report(data, thumbs))
     return path
 
 
@@ -214,5 +231,5 @@ def write_case_board_html(board: CaseBoardData, out_dir: str | Path) -> Path:
             jobs.append(ThumbJob(c.evidence, rel, BOARD_THUMB_PX))  # type: ignore[arg-type]
     done.update(write_thumbnails(jobs, out))
     path = out / "index.html"
-    path.write_text(render_case_board(board, done), encoding="utf-8")
+    write_atomic(path, render_case_board(board, done))
     return path

@@ -71,9 +71,15 @@ def _read(ref: ImageRef):
         finally:
             cap.release()
         return (img, None) if ok and img is not None else (None, "video frame cannot be decoded")
-    # Same decoding as ingest (no EXIF rotation), so detector boxes line up with the pixels.
-    img = cv2.imread(str(p), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    return (img, None) if img is not None else (None, "source image cannot be decoded")
+    # Same whole-image decoding as detection (no EXIF rotation, so boxes line up with the pixels; a
+    # truncated or corrupt photo is never shown as if good).
+    from patrol.errors import BadImage
+    from patrol.ingest.pixels import decode_image
+
+    try:
+        return decode_image(p), None
+    except BadImage as e:
+        return None, f"source image unusable: {e.reason}"
 
 
 def _thumb(img, job: ThumbJob):

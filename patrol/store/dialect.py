@@ -78,9 +78,34 @@ class SqliteDialect:
                 conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no commit
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fails here on a non-database
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.location}: cannot open as a SQLite database: {e}") from e
+            if self.location != ":memory:":
+                # a damaged page anywhere is found now, before a stage trusts half a database
+                bad = [r[0] for r in conn.execute("PRAGMA quick_check(3)").fetchall() if r[0] != "ok"]
+                if bad:
+                    conn.close()
+                    raise StoreError(
+                        f"{self.location}: the database file is corrupt ({'; '.join(bad)}); restore it from a backup "
+                        "or move it away to start a new one"
+                    )
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.location}: cannot open the SQLite database: {self.describe(e)}") from e
         return conn
+
+    def describe(self, e: BaseException) -> str:
+        """SQLite's message plus what it means for the user (locked, corrupt, read-only, disk full)."""
+        text = str(e)
+        low = text.lower()
+        if "locked" in low or "busy" in low:
+            return f"{text}: another process held it longer than the busy timeout ({self.timeout_s:g} s, store.busy_timeout_s); nothing was written, run again when it is done"
+        if "not a database" in low or "malformed" in low or "corrupt" in low:
+            return f"{text}: the database file is corrupt; restore it from a backup or move it away to start a new one"
+        if "readonly" in low or "read-only" in low or "unable to open" in low:
+            return f"{text}: the database file or its folder is not writable (read-only disk or permissions)"
+        if "full" in low:
+            return f"{text}: the disk is full; nothing of this step was committed, free space and run again"
+        if "disk i/o" in low:
+            return f"{text}: the disk failed to read or write (full, removed or damaged)"
+        return text
 
     def ddl(self, statement: str) -> str:
         return statement.format(**self.macros)
@@ -108,10 +133,10 @@ class SqliteDialect:
         return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
 
 
-def dialect_for(target: Target) -> Any:
+def dialect_for(target: Target, busy_timeout_s: float | None = None) -> Any:
     """The Dialect for a parsed URL. PostgreSQL is designed for but not installed here."""
     if target.kind == "sqlite":
-        return SqliteDialect(target.location)
+        return SqliteDialect(target.location) if busy_timeout_s is None else SqliteDialect(target.location, busy_timeout_s)
     scheme, _, rest = target.location.partition("://")
     shown = f"{scheme}://{'***@' if '@' in rest else ''}{rest.rpartition('@')[2]}"  # never echo a password
     raise StoreError(

@@ -130,13 +130,13 @@ class Store:
         try:
             return self.conn.execute(self.dialect.sql(sql), tuple(params))
         except self.dialect.errors() as e:
-            raise StoreError(f"{self.url}: {e} (in: {' '.join(sql.split())[:120]})") from e
+            raise StoreError(f"{self.url}: {self.dialect.describe(e)} (in: {' '.join(sql.split())[:120]})") from e
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
             self.conn.executemany(self.dialect.sql(sql), rows)
         except self.dialect.errors() as e:
-            raise StoreError(f"{self.url}: {e} (in: {' '.join(sql.split())[:120]})") from e
+            raise StoreError(f"{self.url}: {self.dialect.describe(e)} (in: {' '.join(sql.split())[:120]})") from e
 
     def _insert(self, sql: str, params: Sequence[Any], id_column: str) -> int:
         """Run an INSERT and return the new row's generated id (INSERT ... RETURNING, portable)."""
@@ -536,15 +536,17 @@ class Store:
         return out
 
 
-def open_store(url: str | Path | None = None, *, create: bool = True) -> Store:
+def open_store(url: str | Path | None = None, *, create: bool = True, busy_timeout_s: float | None = None) -> Store:
     """Open (creating and migrating as needed) the database at ``url``: a file path, ``sqlite:///path``,
     ``:memory:`` / ``sqlite://``. ``postgresql://...`` raises StoreError (backend not installed).
-    With ``create=False`` a missing SQLite file is a StoreError instead of a new empty database."""
+    With ``create=False`` a missing SQLite file is a StoreError instead of a new empty database.
+    ``busy_timeout_s``: how long to wait for another process's write lock (None = the dialect's 60 s).
+    A locked, corrupt or read-only database is a StoreError of one line saying which."""
     text = "patrol.db" if url is None else str(url)
     target = parse_url(text)
     if not create and target.kind == "sqlite" and target.location != ":memory:" and not Path(target.location).exists():
         raise StoreError(f"{target.location}: no such database (run `patrol process` first, or pass --db)")
-    dialect = dialect_for(target)
+    dialect = dialect_for(target, busy_timeout_s)
     conn = dialect.connect()
     store = Store(conn, dialect, text)
     try:

@@ -93,7 +93,10 @@ class _Frames:
 
     def of_flight(self, flight_id: str) -> dict[str, Any]:
         if flight_id not in self._by_flight:
-            self._by_flight[flight_id] = {f.path: f.meta for f in self.store.load_frames(flight_id) if f.meta is not None}
+            from patrol.pipeline import frames_without_detection  # failed pixels, horizon, too coarse
+
+            skip = frames_without_detection(self.store, flight_id)
+            self._by_flight[flight_id] = {f.path: f.meta for f in self.store.load_frames(flight_id) if f.meta is not None and f.path not in skip}
         return self._by_flight[flight_id]
 
     def find(self, key: str, flights: Sequence[str]) -> Any | None:

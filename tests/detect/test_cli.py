@@ -49,7 +49,7 @@ def test_detect_json_and_bad_file(model, tmp_path):
     cfg.write_text("[detect]\noverlap_px = 0\n")
     r = CliRunner().invoke(app, ["detect", str(img), str(bad), "--model", str(model), "--config", str(cfg), "--json"])
     assert r.exit_code == 1
-    assert f"{bad}: not a decodable image" in r.stderr
+    assert f"{bad}: not a JPEG, PNG, TIFF, BMP or HEIC image" in r.stderr
     (frame,) = json.loads(r.stdout)
     assert (frame["tiles_total"], frame["tiles_run"]) == (2, 2)
     boxes = sorted((d["class_name"], tuple(d["bbox_xyxy_px"])) for d in frame["detections"])

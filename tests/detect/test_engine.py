@@ -145,7 +145,7 @@ def test_read_image_errors(tmp_path):
     bad.write_bytes(b"not a jpeg")
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
-    for p, msg in [(bad, "not a decodable"), (empty, "empty"), (tmp_path / "missing.jpg", "cannot read")]:
+    for p, msg in [(bad, "not a JPEG, PNG, TIFF, BMP or HEIC image"), (empty, "empty"), (tmp_path / "missing.jpg", "cannot read")]:
         with pytest.raises(BadImage, match=msg):
             read_image(p)
     good = tmp_path / "ok.png"

@@ -24,7 +24,7 @@ def dji_photo(tmp_path, name="DJI_0001.JPG", lat=53.9, lon=27.5, pitch="-90.0"):
     xmp = dji_xmp({"RelativeAltitude": "+100.0", "GimbalYawDegree": "+30.0", "GimbalPitchDegree": pitch,
                    "GimbalRollDegree": "0", "FlightYawDegree": "+31.0"})
     p = tmp_path / name
-    p.write_bytes(make_jpeg(tiff, xmp, w=400, h=225))
+    p.write_bytes(make_jpeg(tiff, xmp, w=4000, h=2250))
     return p
 
 
@@ -43,10 +43,10 @@ def test_json_keys_and_values(tmp_path):
     assert len(rows) == 1
     row = rows[0]
     assert tuple(row) == JSON_KEYS
-    assert row["lat_deg"] == pytest.approx(53.9) and row["rel_alt_m"] == 100.0 and row["size_wh"] == [400, 225]
+    assert row["lat_deg"] == pytest.approx(53.9) and row["rel_alt_m"] == 100.0 and row["size_wh"] == [4000, 2250]
     assert row["time"] == "2018-03-26T17:41:41" and row["model"] == "FC220" and row["error"] is None
-    # nadir GSD = sensor width x height / (focal x width): 6.17 mm x 100 m / (4.73 mm x 400 px)
-    assert row["gsd_m"] == pytest.approx(6.17 * 100 / (4.73 * 400), rel=1e-3)
+    # nadir GSD = sensor width x height / (focal x width): 6.17 mm x 100 m / (4.73 mm x 4000 px)
+    assert row["gsd_m"] == pytest.approx(6.17 * 100 / (4.73 * 4000), rel=1e-3)
     assert row["footprint"]["type"] == "Polygon"
 
 

@@ -124,7 +124,7 @@ def test_sof_size_not_exif_size(tmp_path):
     "data, message",
     [
         (b"", "empty file"),
-        (b"GIF89a....", "not a JPEG or HEIC"),
+        (b"GIF89a....", "not a JPEG, HEIC or TIFF"),
         (b"\xff\xd8\xff\xe1\x00", "no frame header"),  # truncated inside the first segment
         (b"\xff\xd8\x00\x00\x00", "corrupt JPEG header"),
         (b"\xff\xd8\xff\xe1\x00\x01", "corrupt JPEG segment length"),

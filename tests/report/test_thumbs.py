@@ -48,7 +48,13 @@ def test_thumbnails_written_small_and_missing_sources_reported(tmp_path) -> None
     assert res["thumbs/a.jpg"] is None and res["thumbs/whole.jpg"] is None
     assert res["thumbs/gone.jpg"] == "source image not found"
     assert res["thumbs/dir.jpg"] == "source image not found"
-    assert res["thumbs/bad.jpg"] == "source image cannot be decoded"
+    assert res["thumbs/bad.jpg"] == "source image unusable: not a JPEG, PNG, TIFF, BMP or HEIC image"
+    # a truncated source is never shown as if good
+    data = src.read_bytes()
+    (tmp_path / "half.jpg").write_bytes(data[: len(data) // 2])
+    res2 = write_thumbnails([ThumbJob(ImageRef(str(tmp_path / "half.jpg")), "thumbs/half.jpg")], tmp_path / "out")
+    assert res2["thumbs/half.jpg"].startswith("source image unusable: truncated")
+    assert not (tmp_path / "out" / "thumbs" / "half.jpg").exists()
     img = cv2.imread(str(tmp_path / "out" / "thumbs" / "a.jpg"))
     assert max(img.shape[:2]) == 320
     whole = cv2.imread(str(tmp_path / "out" / "thumbs" / "whole.jpg"))
