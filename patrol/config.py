@@ -136,13 +136,13 @@ class VerifySettings:
     detect_confidence: float = 0.3
     # Ground-resolution gate per detector class: a frame can verify (and is best for) a case when the
     # object spans at least min_object_px pixels there, i.e. GSD <= object_size_m / min_object_px
-    # (vehicle 4.5 m / 40 px = 11 cm/px; stall 2 m / 40 px = 5 cm/px; garbage pile 1 m / 30 px =
-    # 3.3 cm/px; road damage 0.5 m / 25 px = 2 cm/px: a hairline crack needs the finest frames).
+    # (vehicle 4.5 m / 40 px = 11 cm/px; stall 2 m / 40 px = 5 cm/px; garbage pile 1 m / 20 px =
+    # 5 cm/px, as DESIGN.md detects them; road damage 0.5 m / 25 px = 2 cm/px: cracks need the finest frames).
     object_size_m: dict[str, float] = field(
         default_factory=lambda: {"vehicle": 4.5, "vendor_stall": 2.0, "garbage": 1.0, "road_damage": 0.5}
     )
     min_object_px: dict[str, float] = field(
-        default_factory=lambda: {"vehicle": 40.0, "vendor_stall": 40.0, "garbage": 30.0, "road_damage": 25.0}
+        default_factory=lambda: {"vehicle": 40.0, "vendor_stall": 40.0, "garbage": 20.0, "road_damage": 25.0}
     )
     min_in_frame: float = 0.6  # share of the object that must be inside the after frame
     blur_ratio: float = 0.12  # after sharpness below this share of before's = too blurred to judge
