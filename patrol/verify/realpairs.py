@@ -274,3 +274,132 @@ __all__ = [
     "SCORE_PAIRS", "TUNE_PAIRS", "FramePair", "PairPhotos", "SpotTruth", "build_pair", "classify_spot", "gsd_from_cars",
     "height_for_gsd", "map_box", "overlap", "spot_lat_lon", "spot_truths", "summary", "write_pair_photos", "yolo_boxes",
 ]
+
+
+# --- scoring ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One scored spot: what it is and what patrol said."""
+
+    pair: str
+    index: int
+    expected: str
+    got: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Score:
+    rows: tuple[Scored, ...]
+
+    @property
+    def right(self) -> int:
+        return sum(r.expected == r.got for r in self.rows)
+
+    @property
+    def false_fixed(self) -> int:
+        return sum(r.expected == "still_present" and r.got == "fixed" for r in self.rows)
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / len(self.rows) if self.rows else float("nan")
+
+    def confusion(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.rows:
+            k = f"{r.expected} -> {r.got}"
+            out[k] = out.get(k, 0) + 1
+        return dict(sorted(out.items()))
+
+    def line(self) -> str:
+        return f"{self.right}/{len(self.rows)} right ({100 * self.accuracy:.0f}%), false fixed {self.false_fixed}: {self.confusion()}"
+
+
+def score_compare(pairs: Sequence[FramePair], photos: Sequence[PairPhotos], settings, detector) -> Score:  # noqa: ANN001
+    """``patrol compare BEFORE AFTER --point`` (``compare_photos``) on every scored spot: the point is
+    the ground under the before label's centre."""
+    from patrol.verify.adhoc import compare_photos
+
+    rows = []
+    for pair, ph in zip(pairs, photos, strict=True):
+        for s in pair.spots:
+            if s.expected is None:
+                continue
+            lat, lon = spot_lat_lon(ph, pair, s.before_bbox_xyxy_px)
+            v = compare_photos(ph.before_path, ph.after_path, lat, lon, settings, detector=detector)
+            rows.append(Scored(pair.name, s.index, s.expected, str(v.verdict), str(v.inconclusive_reason) if v.inconclusive_reason else None))
+    return Score(tuple(rows))
+
+
+def write_flights(pairs: Sequence[FramePair], out_dir: str | Path) -> tuple[list[PairPhotos], Path]:
+    """Every pair's photos (``out_dir/before``, ``out_dir/after``: two flights two hours apart, one
+    photo per pair) and a zones file with one no-parking zone over all of them (every vehicle is a
+    case). Returns the photos and the zones file."""
+    import json
+
+    out = Path(out_dir)
+    photos = [write_pair_photos(p, out, slot=i) for i, p in enumerate(pairs)]
+    lats = [ph.before_lat_lon_deg[0] for ph in photos]
+    lons = [ph.before_lat_lon_deg[1] for ph in photos]
+    pad = 0.003
+    ring = [[min(lons) - pad, min(lats) - pad], [max(lons) + pad, min(lats) - pad], [max(lons) + pad, max(lats) + pad],
+            [min(lons) - pad, max(lats) + pad], [min(lons) - pad, min(lats) - pad]]
+    zones = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"kind": "no_parking", "name": "everywhere"}, "geometry": {"type": "Polygon", "coordinates": [ring]}},
+    ]}
+    zpath = out / "zones.geojson"
+    zpath.write_text(json.dumps(zones))
+    return photos, zpath
+
+
+@dataclass(frozen=True)
+class TwoFlightScore:
+    vehicles: int  # scored before-flight vehicles (gone or present)
+    opened: int  # of those, opened as cases by the first flight
+    right: int  # of the opened, in the right state after the second flight
+    false_fixed: int  # still on the spot, but fixed
+    states: dict[str, int]  # "truth -> status": count
+
+    def line(self) -> str:
+        return (f"{self.opened}/{self.vehicles} vehicles opened as cases ({100 * self.opened / max(1, self.vehicles):.0f}%), "
+                f"{self.right}/{self.opened} in the right state after the second flight ({100 * self.right / max(1, self.opened):.0f}%), "
+                f"false fixed {self.false_fixed}: {self.states}")
+
+
+def score_two_flights(
+    pairs: Sequence[FramePair], photos: Sequence[PairPhotos], first_cases, status_of: dict[int, str]  # noqa: ANN001
+) -> TwoFlightScore:
+    """Score the cases after both flights: each scored vehicle of a before frame is matched to the
+    case (as the first flight left it, ``first_cases``) whose evidence box in that frame covers it
+    best (intersection over the smaller box >= 0.5); ``status_of``: case id -> status after the
+    second flight. Right: gone -> ``fixed``; present -> still active, not fixed."""
+    active = {"open", "dispatched", "still_present", "reopened"}
+    by_frame: dict[str, list] = {}
+    for c in first_cases:
+        if c.evidence_frame and c.evidence_bbox_xyxy_px:
+            by_frame.setdefault(str(Path(c.evidence_frame).resolve()), []).append(c)
+    vehicles = opened = right = false_fixed = 0
+    states: dict[str, int] = {}
+    for pair, ph in zip(pairs, photos, strict=True):
+        cands = by_frame.get(str(Path(ph.before_path).resolve()), [])
+        for s in pair.spots:
+            if s.expected is None:
+                continue
+            vehicles += 1
+            best, best_ov = None, 0.5
+            for c in cands:
+                ov, _ = overlap(s.before_bbox_xyxy_px, c.evidence_bbox_xyxy_px)
+                if ov >= best_ov:
+                    best, best_ov = c, ov
+            if best is None:
+                continue
+            opened += 1
+            st = str(status_of.get(best.case_id, best.status))
+            ok = st == "fixed" if s.truth == "gone" else st in active
+            right += ok
+            false_fixed += s.truth == "present" and st == "fixed"
+            k = f"{s.truth} -> {st}"
+            states[k] = states.get(k, 0) + 1
+    return TwoFlightScore(vehicles, opened, right, false_fixed, dict(sorted(states.items())))
