@@ -134,6 +134,9 @@ class VerifySettings:
     # The detector is re-run around the spot at this confidence, below the model's operating point
     # (0.6 for vehicles): "fixed" needs it to find nothing there even when it looks this hard.
     detect_confidence: float = 0.3
+    # on after frames finer than this (m/px), the window around the spot is resized to it before the
+    # detector runs: the same per-class scale as [detect] class_gsd_m (keep the two equal)
+    detect_gsd_m: dict[str, float] = field(default_factory=lambda: {"vehicle": 0.05})
     # Ground-resolution gate per detector class: a frame can verify (and is best for) a case when the
     # object spans at least min_object_px pixels there, i.e. GSD <= object_size_m / min_object_px
     # (vehicle 4.5 m / 40 px = 11 cm/px; stall 2 m / 40 px = 5 cm/px; garbage pile 1 m / 20 px =

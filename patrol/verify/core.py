@@ -382,7 +382,12 @@ def verify_images(
 
     # 8. Detector on the after crop around the spot (native pixels), boxes mapped to the before image.
     tol = (gate / sb) if method == "geometry" else 0.0
-    match, other, dets_w = detect_on_spot(detector, after_detections, after_bgr, after_poly, h_full, box, class_name, s, t_b, tol)
+    scale = 1.0  # the detector sees the class at its detection GSD, as in the flight's detect stage
+    det_gsd = s.detect_gsd_m.get(class_name)
+    if det_gsd and after_box is not None:
+        g = _gsd(after_camera, (after_box[0] + after_box[2]) / 2.0, (after_box[1] + after_box[3]) / 2.0)
+        scale = min(1.0, g / det_gsd) if g else 1.0
+    match, other, dets_w = detect_on_spot(detector, after_detections, after_bgr, after_poly, h_full, box, class_name, s, t_b, tol, scale)
 
     if not match.found and other is not None:
         text = f"occluded: a {other[0]} covers the spot (IoU {other[1]:.2f})"

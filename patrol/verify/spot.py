@@ -41,6 +41,13 @@ def local_scale(h: np.ndarray, xy: tuple[float, float]) -> float:
     return math.sqrt(d) if math.isfinite(d) and d > 0 else 1.0
 
 
+class _Box:
+    """A detection mapped back to the window's native pixels."""
+
+    def __init__(self, bbox_xyxy_px: tuple[float, ...], class_name: str, score: float) -> None:
+        self.bbox_xyxy_px, self.class_name, self.score = bbox_xyxy_px, class_name, score
+
+
 def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
     return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
@@ -56,21 +63,25 @@ def detect_on_spot(
     s: VerifySettings,
     t_b: np.ndarray,
     centre_tol_px: float = 0.0,
+    scale: float = 1.0,
 ) -> tuple[DetectionMatch, tuple[str, float] | None, tuple[Box, ...]]:
     """Detections on the case's footprint in the after image.
 
     ``detector`` (run on a window around the footprint) or ``after_detections`` (whole-image
     detections, after pixels); neither = nothing run (not found, no boxes). Returns the best match of
     the case's class, the best other-class detection covering the spot (name, IoU >= 0.5) if any, and
-    every detection box mapped into the before crop's pixels (``t_b``: before px -> crop px)."""
+    every detection box mapped into the before crop's pixels (``t_b``: before px -> crop px).
+    ``scale`` < 1: the window is resized by it before the detector sees it (the class's detection
+    GSD, as the flight's detect stage does), the boxes are mapped back."""
     ha, wa = after_bgr.shape[:2]
     ax1, ay1, ax2, ay2 = bbox_of(after_poly)
     m = max(ax2 - ax1, ay2 - ay1, 32.0) + centre_tol_px * local_scale(h_full, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
     # at least the detector's input size, so a model trained on native-resolution tiles sees the
     # spot at its own scale instead of a small crop blown up by the letterbox
     in_w, in_h = getattr(detector, "input_wh", None) or (0, 0)
-    mx = max(m, (float(in_w) - (ax2 - ax1)) / 2.0)
-    my = max(m, (float(in_h) - (ay2 - ay1)) / 2.0)
+    scale = min(1.0, max(scale, 0.05))
+    mx = max(m, (float(in_w) / scale - (ax2 - ax1)) / 2.0)
+    my = max(m, (float(in_h) / scale - (ay2 - ay1)) / 2.0)
     x0, y0 = max(0, int(ax1 - mx)), max(0, int(ay1 - my))
     x1, y1 = min(wa, int(math.ceil(ax2 + mx))), min(ha, int(math.ceil(ay2 + my)))
     if x1 - x0 < 8 or y1 - y0 < 8 or (detector is None and after_detections is None):
@@ -80,7 +91,13 @@ def detect_on_spot(
         ox, oy = 0, 0
     else:
         crop = np.ascontiguousarray(after_bgr[y0:y1, x0:x1])
-        dets = list(detector.detect(crop))
+        if scale < 1.0:
+            import cv2
+
+            small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            dets = [_Box(tuple(v / scale for v in d.bbox_xyxy_px), d.class_name, d.score) for d in detector.detect(small)]
+        else:
+            dets = list(detector.detect(crop))
         ox, oy = x0, y0
     h_inv = np.linalg.inv(h_full)
     boxes, classes, scores, boxes_w = [], [], [], []
