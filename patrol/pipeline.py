@@ -215,29 +215,39 @@ def usable_range_m(camera: Any, max_gsd_m: float) -> float:
     return h * math.sqrt(q ** (4.0 / 3.0) - 1.0)
 
 
-def coverage_of(camera: Any, local: Any, frame: str, settings: Any) -> Any | None:
-    """The part of a frame's footprint seen at usable GSD, as a cases Coverage (None if none)."""
+def coverage_of(camera: Any, local: Any, frame: str, settings: Any) -> list[Any]:
+    """The frame's coverages for the cases stage: per class of the ``[verify]`` GSD gate, the part of
+    its footprint where that class is seen finely enough (``VerifySettings.max_gsd_m``), plus the
+    whole footprint (``class_name="*"``: a case seen there only coarsely is still checked, so that
+    it says why it could not be verified)."""
     from shapely.geometry import Point
 
     from patrol.cases.matching import Coverage
 
-    thr = settings.cases.max_verify_gsd_m
-    r = usable_range_m(camera, thr)
-    if r <= 0:
-        return None
     fp = camera.footprint(settings.geo.max_range_m)
-    disc = Point(camera.pose.east_m, camera.pose.north_m).buffer(r, 64)
-    poly_en = fp.polygon_en.intersection(disc)
-    if poly_en.is_empty or poly_en.area <= 0:
-        return None
+    if fp.polygon_en.is_empty or fp.polygon_en.area <= 0:
+        return []
     import dataclasses
 
-    usable = dataclasses.replace(fp, polygon_en=poly_en.convex_hull, clipped=False, reason=None)
     try:
-        gsd = min(camera.gsd_m(), thr)
+        centre_gsd = camera.gsd_m()
     except GeometryError:
-        gsd = thr
-    return Coverage(frame=frame, polygon_wgs84=usable.to_wgs84(local), gsd_m=gsd)
+        centre_gsd = None
+    out = []
+    for cls, thr in sorted(settings.verify.gsd_limits_m().items()):
+        r = usable_range_m(camera, thr)
+        if r <= 0:
+            continue
+        disc = Point(camera.pose.east_m, camera.pose.north_m).buffer(r, 64)
+        poly_en = fp.polygon_en.intersection(disc)
+        if poly_en.is_empty or poly_en.area <= 0:
+            continue
+        usable = dataclasses.replace(fp, polygon_en=poly_en.convex_hull, clipped=False, reason=None)
+        gsd = min(centre_gsd, thr) if centre_gsd is not None else thr
+        out.append(Coverage(frame=frame, polygon_wgs84=usable.to_wgs84(local), gsd_m=gsd, class_name=cls))
+    seen = dataclasses.replace(fp, clipped=False, reason=None)
+    out.append(Coverage(frame=frame, polygon_wgs84=seen.to_wgs84(local), gsd_m=centre_gsd or 1.0, class_name="*"))
+    return out
 
 
 # --- the pipeline ----------------------------------------------------------------------------------
@@ -346,7 +356,7 @@ def process_flight(
             return _summary(ctx, name, source, out_dir, t0)
         # 5. verify and 6. report, when those stages are installed
         ctx.stop.check()
-        _stage_verify(ctx, out_dir)
+        _stage_verify(ctx, out_dir, detector)
         summary = _summary(ctx, name, source, out_dir, t0)
         outputs = _stage_report(ctx, out_dir, summary)
         if outputs:
@@ -612,11 +622,9 @@ def _stage_cases(ctx: _Ctx, frames: Sequence[Any], local: Any, findings: Sequenc
         if fr.error is not None or local is None:
             continue
         try:
-            cov = coverage_of(_camera(fr.meta, local, s), local, fr.path, s)
+            coverage.extend(coverage_of(_camera(fr.meta, local, s), local, fr.path, s))
         except (GeometryError, ValueError):
-            cov = None
-        if cov is not None:
-            coverage.append(cov)
+            pass
     flight = ctx.store.get_flight(ctx.flight_id)
     at = flight.started_at if flight is not None else None
     update_cases(
@@ -625,7 +633,7 @@ def _stage_cases(ctx: _Ctx, frames: Sequence[Any], local: Any, findings: Sequenc
         list(findings),
         radius_m=s.cases.match_radius_m,
         coverage=coverage,
-        max_verify_gsd_m=s.cases.max_verify_gsd_m,
+        max_verify_gsd_m=s.verify.gsd_limits_m(),
         at=at,
     )
 
@@ -641,13 +649,24 @@ def _optional(module: str, name: str) -> Any | None:
     return getattr(mod, name, None)
 
 
-def _stage_verify(ctx: _Ctx, out_dir: str | Path | None) -> None:
+def _stage_verify(ctx: _Ctx, out_dir: str | Path | None, detector: Any) -> None:
+    """Before/after checks of the cases whose spot this flight saw, with the flight's detector re-run
+    around each spot at its sensitive threshold (``patrol.verify.sensitive_detector``; a detector
+    that knows frames by name leaves the flight's stored detections to be used)."""
     fn = _optional("patrol.verify", "verify_flight")
     if fn is None or ctx.store.stage_done(ctx.flight_id, "verify"):
         return
+    from patrol.verify import sensitive_detector
+
     evidence_dir = Path(out_dir) / "evidence" if out_dir is not None else None
+    store, fid = ctx.store, ctx.flight_id
+    anything = store.pending_verifications(fid) or any(c.first_flight_id != fid for c in store.list_cases(flight_id=fid))
+    det = None  # nothing to check: the model is not loaded
+    if anything:
+        det = detector() if callable(detector) and not hasattr(detector, "detect") else detector
     try:
-        fn(ctx.store, ctx.flight_id, ctx.settings, evidence_dir=evidence_dir, progress=ctx.progress)
+        fn(ctx.store, ctx.flight_id, ctx.settings, evidence_dir=evidence_dir, progress=ctx.progress,
+           detector=sensitive_detector(det, ctx.settings))
     except OSError as e:  # disk full, read-only: the verdicts saved so far stand, a rerun does the rest
         raise OutputError(f"{e.filename or evidence_dir}: cannot write evidence: {e.strerror or e}") from e
 

@@ -3,6 +3,11 @@
     .venv/bin/python scripts/bench_verify.py                 # real pair (needs ../shared/data)
     .venv/bin/python scripts/bench_verify.py --sim 1,2,3,4   # + simulated before/after cities
     .venv/bin/python scripts/bench_verify.py --threads 1     # OpenCV on one thread (CPU-time view)
+    .venv/bin/python scripts/bench_verify.py --pairs score   # + real video pairs: compare and two flights
+
+Real video pairs (patrol.verify.realpairs): labelled frames of one hovering video, a vehicle gone from
+its spot = fixed, still on it = still_present. ``--pairs tune`` = the DJI_0005 pairs the thresholds
+were chosen on, ``--pairs score`` = the DJI-00760 pairs they are scored on. Needs models/patrol.onnx.
 
 Real pair: every car of DJI_0019 is a case (tests/verify/fixtures/dji_0019_0031_cars.json); the
 detections on DJI_0031 are its labelled boxes (the dataset's road labels + our parked-car boxes),
@@ -127,6 +132,44 @@ def bench_sim(seeds: list[int], detector: str, evidence_dir: Path | None) -> dic
     return out
 
 
+def bench_pairs(split: str, work: Path) -> dict:
+    """``patrol compare`` on every scored spot, then two ``process_flight`` runs (before, after)."""
+    import dataclasses
+    import shutil
+
+    from patrol.config import Settings
+    from patrol.detect import load_detector
+    from patrol.pipeline import process_flight
+    from patrol.store import open_store
+    from patrol.verify import realpairs as rp
+    from patrol.zones import load_zones
+
+    if not DATA.is_dir():
+        return {"skipped": f"{DATA} not found"}
+    chosen = rp.TUNE_PAIRS if split == "tune" else rp.SCORE_PAIRS
+    pairs = [rp.build_pair(DATA, *x) for x in chosen]
+    settings = Settings()
+    sensitive = load_detector(dataclasses.replace(settings.detect, confidence=settings.verify.detect_confidence))
+    out = work / f"pairs-{split}"
+    shutil.rmtree(out, ignore_errors=True)
+    photos, zpath = rp.write_flights(pairs, out)
+    t = time.perf_counter()
+    cmp = rp.score_compare(pairs, photos, settings, sensitive)
+    per_case = (time.perf_counter() - t) / max(1, len(cmp.rows))
+    with open_store(out / "patrol.db") as store:
+        zones = load_zones(zpath)
+        det = load_detector(settings.detect)
+        process_flight([out / "before"], settings, store, det, None, zones=zones)
+        first = store.list_cases()
+        process_flight([out / "after"], settings, store, det, None, zones=zones)
+        two = rp.score_two_flights(pairs, photos, first, {c.case_id: str(c.status) for c in store.list_cases()})
+    return {
+        "split": split, "pairs": [p.name for p in pairs], "truth": rp.summary(pairs),
+        "compare": cmp.line(), "compare_s_per_case": round(per_case, 3), "two_flights": two.line(),
+        "wrong": [(r.pair, r.index, r.expected, r.got, r.reason) for r in cmp.rows if r.expected != r.got],
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sim", default="", help="comma-separated simulator seeds (empty = skip)")
@@ -135,11 +178,15 @@ def main() -> int:
     ap.add_argument("--model", default="", help="with --onnx: this model file instead of models/patrol.onnx")
     ap.add_argument("--threads", type=int, default=0, help="OpenCV threads (0 = its default)")
     ap.add_argument("--evidence", type=Path, default=None, help="write evidence images here")
+    ap.add_argument("--pairs", default="", help="tune | score: real video pairs (compare + two flights)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/patrol-bench-verify"), help="folder for the pairs' photos")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.threads:
         cv2.setNumThreads(a.threads)
     res = {"real": bench_real(a.onnx, a.evidence, a.model)}
+    if a.pairs:
+        res["pairs"] = bench_pairs(a.pairs, a.work)
     if a.sim:
         seeds = [int(s) for s in a.sim.split(",") if s]
         res["sim"] = [bench_sim(seeds, d, a.evidence) for d in a.sim_detector.split(",") if d]
@@ -154,6 +201,16 @@ def main() -> int:
         print(f"  time per case: wall median {r['wall_s_median']:.3f} s, p95 {r['wall_s_p95']:.3f} s; CPU median {r['cpu_s_median']:.3f} s")
         for k, n in r["confusion"].items():
             print(f"  {k}: {n}")
+    if "pairs" in res:
+        pr = res["pairs"]
+        if "skipped" in pr:
+            print("real video pairs:", pr["skipped"])
+        else:
+            print(f"real video pairs ({pr['split']}: {', '.join(pr['pairs'])}; truth {pr['truth']})")
+            print(f"  patrol compare: {pr['compare']} ({pr['compare_s_per_case']:.2f} s a case, detector included)")
+            print(f"  two flights: {pr['two_flights']}")
+            for w in pr["wrong"]:
+                print(f"  wrong: {w}")
     for s in res.get("sim", []):
         print(f"sim seeds {s['seeds']} detector={s['detector']}: wall median {s['wall_s_median']:.3f} s/case, registration {s['registration']}")
         for kind in ("problem", "legal_car"):

@@ -9,14 +9,17 @@ Rules:
   MATCHABLE_STATUSES) of the same category within ``radius_m``, one finding per case per flight
   (nearest pairs first), otherwise it opens a new case;
 - an active case that no finding matched, whose spot lies inside a frame footprint of this flight at
-  ``gsd_m <= max_verify_gsd_m``, is queued for before/after verification (with the finest frame);
+  the ground resolution its class needs (``max_verify_gsd_m``: one limit, or one per class, see
+  ``VerifySettings.max_gsd_m``), is queued for before/after verification (with the finest frame);
+  one whose spot a frame shows only coarser (a ``Coverage`` with ``class_name="*"``) is queued too,
+  so that verification records why it could not judge it (the case stays open and says so);
 - every other case is untouched.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +43,9 @@ class Coverage:
     frame: str
     polygon_wgs84: Any
     gsd_m: float
+    # None: usable for every class; a class name: the part of the frame where that class's objects
+    # are seen at the resolution they need; "*": the whole footprint, at whatever resolution
+    class_name: str | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.gsd_m) and self.gsd_m > 0):
@@ -106,7 +112,7 @@ def match_findings(
     *,
     radius_m: float,
     coverage: Sequence[Coverage] = (),
-    max_verify_gsd_m: float = 0.05,
+    max_verify_gsd_m: float | Mapping[str, float] = 0.05,
 ) -> MatchResult:
     """Match ``findings`` (Finding records) to ``cases``; see the module docstring for the rules.
 
@@ -172,12 +178,20 @@ def match_findings(
     return MatchResult(matches=matches, not_violations=not_violations, to_verify=to_verify)
 
 
+def _limit(limits: float | Mapping[str, float], class_name: str) -> float:
+    if isinstance(limits, Mapping):
+        return float(limits.get(class_name, 0.05))
+    return float(limits)
+
+
 def covered_unseen(
-    cases: Sequence[Case | CaseSpot], coverage: Sequence[Coverage], *, max_verify_gsd_m: float
+    cases: Sequence[Case | CaseSpot], coverage: Sequence[Coverage], *, max_verify_gsd_m: float | Mapping[str, float]
 ) -> tuple[VerifyRequest, ...]:
-    """The ``cases`` whose spot lies inside a footprint with ``gsd_m <= max_verify_gsd_m``, each with
-    the finest such frame (ties: frame name). Cases outside every usable footprint are left out."""
-    usable = [c for c in coverage if c.gsd_m <= max_verify_gsd_m and not c.polygon_wgs84.is_empty]
+    """The ``cases`` whose spot lies inside a footprint usable for their class (``class_name`` None
+    or theirs, ``gsd_m`` at most their class's limit), each with the finest such frame (ties: frame
+    name); failing that, inside a ``"*"`` footprint (seen, but maybe too coarse: verification says
+    so). Cases outside every footprint are left out."""
+    usable = [c for c in coverage if not c.polygon_wgs84.is_empty]
     if not cases or not usable:
         return ()
     polys = [c.polygon_wgs84 for c in usable]
@@ -189,11 +203,18 @@ def covered_unseen(
         return ()
     tree = STRtree(polys)
     pi, ti = tree.query(shapely.points(lon[inside], lat[inside]), predicate="intersects")
-    best: dict[int, tuple[float, str]] = {}
+    best: dict[int, tuple[int, float, str]] = {}  # case -> (0 usable / 1 seen only, gsd, frame)
     for p, t in zip(pi.tolist(), ti.tolist()):
         cov = usable[t]
-        case_id = cases[int(inside[p])].case_id
-        cur = best.get(case_id)
-        if cur is None or (cov.gsd_m, cov.frame) < cur:
-            best[case_id] = (cov.gsd_m, cov.frame)
-    return tuple(VerifyRequest(cid, frame, gsd) for cid, (gsd, frame) in sorted(best.items()))
+        case = cases[int(inside[p])]
+        cls = getattr(case, "class_name", "") or ""
+        if cov.class_name == "*":
+            rank = 1
+        elif (cov.class_name is None or cov.class_name == cls) and cov.gsd_m <= _limit(max_verify_gsd_m, cls):
+            rank = 0
+        else:
+            continue
+        cur = best.get(case.case_id)
+        if cur is None or (rank, cov.gsd_m, cov.frame) < cur:
+            best[case.case_id] = (rank, cov.gsd_m, cov.frame)
+    return tuple(VerifyRequest(cid, frame, gsd) for cid, (_, gsd, frame) in sorted(best.items()))

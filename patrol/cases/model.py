@@ -169,6 +169,7 @@ class CaseSpot:
     status: CaseStatus
     lat_deg: float
     lon_deg: float
+    class_name: str = ""  # the detector class (its verification GSD gate)
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def update_cases(
     *,
     radius_m: float | None = None,
     coverage: Sequence[Coverage] = (),
-    max_verify_gsd_m: float | None = None,
+    max_verify_gsd_m: float | dict[str, float] | None = None,
     at: datetime | None = None,
     auto_dispatch: bool | None = None,
     settings: Any = None,
@@ -76,15 +76,19 @@ def update_cases(
     so they can be linked. Runs in one transaction with the ``cases`` stage marker; returns
     ``skipped=True`` without touching anything when the stage already ran for this flight.
     ``at`` is the time recorded on events (default now; pass the flight time for reproducible data).
-    ``radius_m``, ``max_verify_gsd_m`` and ``auto_dispatch`` (dispatch every new case that has a
-    responsible unit at once) default to ``settings`` (a CasesSettings; its defaults when None).
+    ``radius_m`` and ``auto_dispatch`` (dispatch every new case that has a responsible unit at once)
+    default to ``settings`` (a CasesSettings; its defaults when None); ``max_verify_gsd_m`` (one
+    limit or one per class) to the default ``VerifySettings().gsd_limits_m()``.
     """
     if settings is None:
         from patrol.config import CasesSettings
 
         settings = CasesSettings()
     radius_m = settings.match_radius_m if radius_m is None else radius_m
-    max_verify_gsd_m = settings.max_verify_gsd_m if max_verify_gsd_m is None else max_verify_gsd_m
+    if max_verify_gsd_m is None:
+        from patrol.config import VerifySettings
+
+        max_verify_gsd_m = VerifySettings().gsd_limits_m()
     auto_dispatch = getattr(settings, "auto_dispatch", False) if auto_dispatch is None else auto_dispatch
     at = utc(at) if at is not None else now_utc()
     with store.transaction():
@@ -200,4 +204,35 @@ def apply_verdict(store: Any, verification: Any) -> Case | None:
             + (f" (score {verification.score:.2f})" if verification.score is not None else ""),
             at=verification.at,
         )
+        return new
+
+
+def release_finding(store: Any, case_id: int, flight_id: str, *, at: datetime | None = None) -> Case | None:
+    """Undo a re-observation that verification showed to be another object: the case's spot is clear,
+    so the finding of ``flight_id`` that the cases stage matched to it (within the match radius: a
+    car in the next lane) opens its own case instead. The old case gets its earlier evidence back.
+    Returns the new case, or None when the case has no finding of that flight. One transaction."""
+    at = utc(at) if at is not None else now_utc()
+    with store.transaction():
+        case = store.get_case(case_id)
+        if case is None:
+            raise CaseError(f"no case {case_id}")
+        linked = store.findings_of_case(case_id)
+        mine = [f for fl, f in linked if fl == flight_id]
+        earlier = [f for fl, f in linked if fl != flight_id]
+        if not mine:
+            return None
+        finding = mine[-1]
+        new, event = lifecycle.open_case(finding, flight_id=flight_id, at=at)
+        new = store.insert_case(new)
+        store.add_event(replace(event, case_id=new.case_id, note=event.note + f"; not case {case_id}'s object (its spot is clear)"))
+        store.link_finding(flight_id, finding.finding_id, new.case_id)
+        if earlier:
+            prev = earlier[-1]
+            store.update_case(
+                replace(
+                    case, evidence_frame=prev.best_frame, evidence_bbox_xyxy_px=tuple(prev.best_bbox_xyxy_px),
+                    observations=max(1, case.observations - 1),
+                )
+            )
         return new

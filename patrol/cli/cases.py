@@ -153,6 +153,8 @@ def show_cmd(
                     "before_frame": v.before_frame,
                     "after_frame": v.after_frame,
                     "evidence_path": v.evidence_path,
+                    "inconclusive_reason": (v.details or {}).get("inconclusive_reason"),
+                    "reasons": list((v.details or {}).get("reasons") or []),
                 }
                 for v in checks
             ]
@@ -173,7 +175,12 @@ def show_cmd(
             change = str(e.to_status) if e.from_status is None else f"{e.from_status} -> {e.to_status}"
             lines.append(f"    {_day(e.at)}  {e.source:<12} {change:<28} {e.note}")
         for v in checks:
-            lines.append(f"  verification {_day(v.at)} {v.verdict} {v.evidence_path or ''}")
+            d = v.details or {}
+            why = f" ({d['inconclusive_reason']})" if d.get("inconclusive_reason") else ""
+            lines.append(f"  verification {_day(v.at)} {v.verdict}{why} {v.evidence_path or ''}".rstrip())
+            reasons = list(d.get("reasons") or [])
+            if reasons:  # why: the first reason says what decided it (or why it could not)
+                lines.append(f"    {reasons[0]}")
         typer.echo("\n".join(lines))
 
     guarded(run)

@@ -25,15 +25,18 @@ def _print(v, as_json: bool) -> None:
 
 
 def _detector(settings, use: bool):
-    """The configured detector, or None (stored detections / change measure) when not wanted or
-    not loadable (said on stderr)."""
+    """The configured detector at ``[verify] detect_confidence`` (the sensitive threshold a clear
+    spot is checked at), or None when not wanted or not loadable (said on stderr): then a clear spot
+    is inconclusive, never fixed."""
     if not use:
         return None
+    import dataclasses
+
     from patrol.detect import load_detector
     from patrol.errors import ModelError
 
     try:
-        return load_detector(settings.detect)
+        return load_detector(dataclasses.replace(settings.detect, confidence=settings.verify.detect_confidence))
     except ModelError as e:
         err(f"warning: cannot load the detector ({e}); verifying without re-running it")
         return None
@@ -60,7 +63,7 @@ def verify_cmd(
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the evidence image (before | after | difference).")] = None,
     rerun_detector: Annotated[
-        bool, typer.Option("--detector/--no-detector", help="Re-run the detector on the after crop (default) or use the flight's stored detections.")
+        bool, typer.Option("--detector/--no-detector", help="Re-run the detector around the spot (default) or use the flight's stored detections.")
     ] = True,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the verdict without saving it or changing the case.")] = False,
     db: DbOpt = None,
@@ -75,7 +78,7 @@ def verify_cmd(
 
     def run():
         from patrol.store import open_store
-        from patrol.verify.service import verify_case_id
+        from patrol.verify.adhoc import verify_case_id
 
         settings = load(config)
         with open_store(db or settings.store.url, create=False) as store:
@@ -93,22 +96,27 @@ def compare_cmd(
     before: Annotated[Path, typer.Argument(help="Before photo (geotagged, with drone pose metadata).")],
     after: Annotated[Path, typer.Argument(help="After photo of the same spot.")],
     point: Annotated[str, typer.Option("--point", help="The spot as LAT,LON in degrees.")],
-    radius_m: Annotated[float, typer.Option("--radius-m", min=0.1, help="Half-size of the spot on the ground, metres.")] = 2.5,
+    radius_m: Annotated[
+        float, typer.Option("--radius-m", min=0.1, help="How far from the point the object may be, metres (without one: the spot's half-size).")
+    ] = 2.5,
     class_name: Annotated[str, typer.Option("--class", help="Detector class of the object at the spot.")] = "vehicle",
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the evidence image compare.jpg.")] = None,
     rerun_detector: Annotated[
-        bool, typer.Option("--detector/--no-detector", help="Run the detector on the after crop (default) or judge by the change alone.")
+        bool, typer.Option("--detector/--no-detector", help="Run the detector (default); without it a clear spot is inconclusive, never fixed.")
     ] = True,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Ad-hoc before/after check of a spot in two geotagged photos: fixed, still present or inconclusive.
 
+    The spot is the footprint of the object found at the point in the before photo; "fixed" needs the
+    detector to find nothing on it in the after photo.
+
     Exit 1 when a photo cannot be read or the verification is inconclusive.
     """
 
     def run():
-        from patrol.verify.service import compare_photos
+        from patrol.verify.adhoc import compare_photos
 
         settings = load(config)
         lat, lon = _point(point)

@@ -423,18 +423,18 @@ class Store:
     def case_spots(
         self, *, statuses: Iterable[CaseStatus | str], bbox: tuple[float, float, float, float] | None = None
     ) -> list[CaseSpot]:
-        """Light (case_id, category, status, lat, lon) views of the cases with these statuses, inside
+        """Light (case_id, category, status, lat, lon, class_name) views of the cases with these statuses, inside
         ``bbox`` (min_lon, min_lat, max_lon, max_lat) when given — what matching needs."""
         sts = [str(CaseStatus(s)) for s in statuses]
         if not sts:
             return []
-        sql = f"SELECT case_id, category, status, lat_deg, lon_deg FROM cases WHERE status IN ({', '.join('?' * len(sts))})"
+        sql = f"SELECT case_id, category, status, lat_deg, lon_deg, class_name FROM cases WHERE status IN ({', '.join('?' * len(sts))})"
         params: list[Any] = list(sts)
         if bbox is not None:
             sql += " AND lon_deg BETWEEN ? AND ? AND lat_deg BETWEEN ? AND ?"
             params += [bbox[0], bbox[2], bbox[1], bbox[3]]
         status_of = {str(s): s for s in CaseStatus}
-        return [CaseSpot(r[0], r[1], status_of[r[2]], r[3], r[4]) for r in self._x(sql + " ORDER BY case_id", params)]
+        return [CaseSpot(r[0], r[1], status_of[r[2]], r[3], r[4], r[5] or "") for r in self._x(sql + " ORDER BY case_id", params)]
 
     def count_cases(self) -> dict[str, int]:
         """status -> number of cases."""

@@ -7,7 +7,8 @@ case a flight queued), ``compare_photos`` (two geotagged photos, ad hoc).
 
 from patrol.verify.compare import Inconclusive, Verdict
 from patrol.verify.core import AlignedCrops, Verification, VerifyResult, verify_images
-from patrol.verify.service import compare_photos, save_verification, verify_case, verify_flight
+from patrol.verify.adhoc import compare_photos, verify_case_id
+from patrol.verify.service import save_verification, sensitive_detector, verify_case, verify_flight
 
 __all__ = [
     "AlignedCrops",
@@ -17,7 +18,9 @@ __all__ = [
     "VerifyResult",
     "compare_photos",
     "save_verification",
+    "sensitive_detector",
     "verify_case",
+    "verify_case_id",
     "verify_flight",
     "verify_images",
 ]

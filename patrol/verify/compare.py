@@ -8,7 +8,7 @@
 - ``region_change``: the share of the object's pixels that differ more than the surroundings
   typically differ (median + 2.5 robust deviations, at least an absolute floor): a self-calibrating
   contrast of the object's region against its neighbourhood.
-- ``match_detections``: does the detector still see an object of the case's class on the spot.
+- ``match_detections``: does the detector see an object of the case's class on the footprint.
 - ``decide``: the verdict rule, with a confidence and reasons.
 """
 
@@ -38,6 +38,9 @@ class Inconclusive(StrEnum):
     NO_AFTER_FRAME = "no_after_frame"
     NO_BEFORE_IMAGE = "no_before_image"
     CONFLICTS_WITH_FINDING = "conflicts_with_finding"
+    NO_DETECTOR = "no_detector"  # no detector re-run: a clear spot cannot be confirmed
+    WEAK_REGISTRATION = "weak_registration"  # only the camera poses or the whole image aligned it
+    GSD_TOO_COARSE = "gsd_too_coarse"  # the object spans too few pixels in the after frame
 
 
 @dataclass(frozen=True)
@@ -175,38 +178,46 @@ def iou_xyxy(a: Sequence[float], b: Sequence[float]) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
+def ios_xyxy(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over the smaller of two xyxy boxes (1.0 when one lies inside the other)."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(ix * iy / small) if small > 0 else 0.0
+
+
 def match_detections(
-    case_box_xyxy: Sequence[float],
+    footprint_xyxy: Sequence[float],
     class_name: str,
     boxes_xyxy: Sequence[Sequence[float]],
     classes: Sequence[str],
     scores: Sequence[float],
     *,
-    min_iou: float = 0.4,
+    min_overlap: float = 0.3,
     centre_tol_px: float = 0.0,
 ) -> DetectionMatch:
-    """Best detection of ``class_name`` overlapping the case's box (all boxes in the same pixels).
+    """Best detection of ``class_name`` on the case's footprint (all boxes in the same pixels).
 
-    A detection matches at IoU >= ``min_iou``, or when its centre lies inside the case box and it is
-    at least a third of the box's area (a smaller or shifted box of the same object, seen obliquely).
-    With ``centre_tol_px`` > 0 (a coarse alignment, e.g. from camera poses only) a detection of a
-    similar size (area within 1/3..3x) whose centre is within that distance of the box's centre
-    matches too: better a still_present than a false fixed from an alignment error."""
+    A detection is on the spot when it covers at least ``min_overlap`` of the smaller of the two
+    boxes (intersection over the smaller box): a different car, a longer or shorter box, a car
+    standing half a length further on all count; a car in the next lane (touching the footprint's
+    edge) does not. ``.iou`` holds that overlap. With ``centre_tol_px`` > 0 (pose-only alignment) a
+    detection of similar size (area within 1/3..3x) whose centre is within that distance of the
+    footprint's centre counts too: better a still_present than a false fixed from an alignment error."""
     best = DetectionMatch(False)
-    cx1, cy1, cx2, cy2 = case_box_xyxy
+    cx1, cy1, cx2, cy2 = footprint_xyxy
     case_area = (cx2 - cx1) * (cy2 - cy1)
     for box, cls, sc in zip(boxes_xyxy, classes, scores, strict=True):
         if cls != class_name:
             continue
-        iou = iou_xyxy(case_box_xyxy, box)
-        mx, my = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
-        centre_in = cx1 <= mx <= cx2 and cy1 <= my <= cy2
+        ov = ios_xyxy(footprint_xyxy, box)
+        ok = ov >= min_overlap
         area = (box[2] - box[0]) * (box[3] - box[1])
-        ok = iou >= min_iou or (centre_in and area >= case_area / 3.0 and iou > 0.25)
         if not ok and centre_tol_px > 0 and case_area / 3.0 <= area <= 3.0 * case_area:
+            mx, my = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
             ok = ((mx - (cx1 + cx2) / 2.0) ** 2 + (my - (cy1 + cy2) / 2.0) ** 2) ** 0.5 <= centre_tol_px
-        if ok and (not best.found or sc * (0.5 + iou) > best.score * (0.5 + best.iou)):
-            best = DetectionMatch(True, float(sc), iou, tuple(float(v) for v in box))  # type: ignore[arg-type]
+        if ok and (not best.found or sc * (0.5 + ov) > best.score * (0.5 + best.iou)):
+            best = DetectionMatch(True, float(sc), ov, tuple(float(v) for v in box))  # type: ignore[arg-type]
     return best
 
 
@@ -227,6 +238,18 @@ class Decision:
     verdict: Verdict
     confidence: float
     reasons: tuple[str, ...]
+    inconclusive_reason: Inconclusive | None = None
+
+
+@dataclass(frozen=True)
+class SpotEvidence:
+    """What must hold before a clear spot may be called ``fixed`` (each None = it holds).
+
+    Set by ``verify_images``: ``weak`` is the reason and text when the evidence for "the spot is
+    clear" is not good enough (no detector run, only a pose or whole-image alignment, ground
+    resolution too coarse for the class)."""
+
+    weak: tuple[Inconclusive, str] | None = None
 
 
 def decide(
@@ -235,16 +258,18 @@ def decide(
     change: ChangeStats,
     *,
     change_threshold: float,
-    geometric_only: bool = False,
+    evidence: SpotEvidence = SpotEvidence(),
 ) -> Decision:
     """The verdict rule.
 
-    - the detector finds an object of the case's class on the spot -> ``still_present``;
-    - otherwise the region changed (``region_changed_frac >= change_threshold``) -> ``fixed``;
-    - otherwise (nothing detected but nothing changed either: a missed detection is likelier than
-      a fix that leaves the pixels as they were) -> ``still_present``.
-    With only the geometric (pose) alignment, a ``fixed`` is capped at confidence 0.6: residual
-    misalignment also reads as change.
+    - a detection of the case's class on the footprint -> ``still_present`` (any such object keeps
+      the case open, whatever its colour);
+    - nothing detected and the spot did not change (``region_changed_frac < change_threshold``) ->
+      ``still_present``: the same pixels as before, so the object is likelier missed than gone;
+    - nothing detected, the spot changed, and the evidence holds (detector re-run at its sensitive
+      threshold, local feature registration, fine enough ground resolution) -> ``fixed``;
+    - nothing detected, the spot changed, but the evidence is weak -> ``inconclusive`` with its reason:
+      change alone never makes ``fixed``.
     """
     frac = change.region_changed_frac
     ch = f"{frac:.0%} of the spot changed (threshold {change_threshold:.0%}; surroundings {change.surround_changed_frac:.0%})"
@@ -255,19 +280,17 @@ def decide(
         return Decision(
             Verdict.STILL_PRESENT,
             round(min(conf, 0.99), 3),
-            (f"detector finds a {class_name} on the spot (score {match.score:.2f}, IoU {match.iou:.2f})", ch),
+            (f"detector finds a {class_name} on the spot (score {match.score:.2f}, covers {match.iou:.0%} of the smaller box)", ch),
         )
-    if frac >= change_threshold:
-        strength = min(1.0, (frac - change_threshold) / max(1e-6, 1.0 - change_threshold))
-        conf = 0.6 + 0.35 * strength
-        reasons = [f"no {class_name} detected on the spot", ch]
-        if geometric_only:
-            conf = min(conf, 0.6)
-            reasons.append("alignment from camera poses only: residual misalignment may read as change")
-        return Decision(Verdict.FIXED, round(conf, 3), tuple(reasons))
-    conf = 0.5 + 0.4 * (1.0 - frac / max(change_threshold, 1e-6))
+    if frac < change_threshold:
+        conf = 0.5 + 0.4 * (1.0 - frac / max(change_threshold, 1e-6))
+        return Decision(Verdict.STILL_PRESENT, round(conf, 3), (f"no {class_name} detected, but the spot did not change", ch))
+    if evidence.weak is not None:
+        reason, text = evidence.weak
+        return Decision(Verdict.INCONCLUSIVE, 0.5, (text, f"no {class_name} detected on the spot", ch), reason)
+    strength = min(1.0, (frac - change_threshold) / max(1e-6, 1.0 - change_threshold))
     return Decision(
-        Verdict.STILL_PRESENT,
-        round(conf, 3),
-        (f"no {class_name} detected, but the spot did not change", ch),
+        Verdict.FIXED,
+        round(0.6 + 0.35 * strength, 3),
+        (f"no {class_name} detected on the spot by the detector re-run at its sensitive threshold", ch),
     )

@@ -29,18 +29,20 @@ from patrol.errors import GeometryError
 from patrol.verify import register as reg
 from patrol.verify.compare import (
     ChangeStats,
-    DetectionMatch,
     Inconclusive,
+    SpotEvidence,
     Verdict,
     box_mask,
     change_map,
     decide,
-    iou_xyxy,
-    match_detections,
     normalise_lab,
     region_change,
     sharpness,
 )
+from patrol.verify.spot import bbox_of as _bbox
+from patrol.verify.spot import corners as _corners
+from patrol.verify.spot import detect_on_spot
+from patrol.verify.spot import local_scale as _local_scale
 
 Box = tuple[float, float, float, float]
 
@@ -138,23 +140,6 @@ def _window(cx: float, cy: float, half_w: float, half_h: float, size_wh: tuple[i
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
     return x0, y0, x1, y1
-
-
-def _corners(box: Sequence[float]) -> np.ndarray:
-    x1, y1, x2, y2 = box
-    return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=float)
-
-
-def _bbox(pts: np.ndarray) -> Box:
-    return (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
-
-
-def _local_scale(h: np.ndarray, xy: tuple[float, float]) -> float:
-    x, y = xy
-    q = reg.apply_h(h, np.array([[x, y], [x + 1, y], [x, y + 1]]))
-    j = np.array([q[1] - q[0], q[2] - q[0]])
-    d = abs(float(np.linalg.det(j)))
-    return math.sqrt(d) if math.isfinite(d) and d > 0 else 1.0
 
 
 def verify_images(
@@ -397,7 +382,12 @@ def verify_images(
 
     # 8. Detector on the after crop around the spot (native pixels), boxes mapped to the before image.
     tol = (gate / sb) if method == "geometry" else 0.0
-    match, other, dets_w = _detect_on_spot(detector, after_detections, after_bgr, after_poly, h_full, box, class_name, s, t_b, tol)
+    scale = 1.0  # the detector sees the class at its detection GSD, as in the flight's detect stage
+    det_gsd = s.detect_gsd_m.get(class_name)
+    if det_gsd and after_box is not None:
+        g = _gsd(after_camera, (after_box[0] + after_box[2]) / 2.0, (after_box[1] + after_box[3]) / 2.0)
+        scale = min(1.0, g / det_gsd) if g else 1.0
+    match, other, dets_w = detect_on_spot(detector, after_detections, after_bgr, after_poly, h_full, box, class_name, s, t_b, tol, scale)
 
     if not match.found and other is not None:
         text = f"occluded: a {other[0]} covers the spot (IoU {other[1]:.2f})"
@@ -417,12 +407,13 @@ def verify_images(
             ),
             crops(diff, dets_w),
         )
-    d = decide(class_name, match, change, change_threshold=s.change_threshold, geometric_only=method == "geometry")
+    weak = _weak_evidence(detector is None and after_detections is None, method, class_name, after_box, after_camera, s)
+    d = decide(class_name, match, change, change_threshold=s.change_threshold, evidence=SpotEvidence(weak))
     ver = Verification(
         d.verdict,
         d.confidence,
         (*d.reasons, *reasons),
-        None,
+        d.inconclusive_reason,
         change_frac=round(change.region_changed_frac, 3),
         surround_diff=round(change.surround_median, 2),
         detector_score=round(match.score, 3) if match.found else None,
@@ -431,63 +422,27 @@ def verify_images(
     return VerifyResult(ver, crops(diff, dets_w))
 
 
-def _detect_on_spot(
-    detector: Any,
-    after_detections: Sequence[Any] | None,
-    after_bgr: np.ndarray,
-    after_poly: np.ndarray,
-    h_full: np.ndarray,
-    box: Box,
-    class_name: str,
-    s: VerifySettings,
-    t_b: np.ndarray,
-    centre_tol_px: float = 0.0,
-) -> tuple[DetectionMatch, tuple[str, float] | None, tuple[Box, ...]]:
-    """Run the detector on the after image around the projected spot; return the best match of the
-    case's class, the best other-class detection covering the spot (name, IoU) if any, and every
-    detection box mapped into the before crop's pixels."""
-    ha, wa = after_bgr.shape[:2]
-    ax1, ay1, ax2, ay2 = _bbox(after_poly)
-    m = max(ax2 - ax1, ay2 - ay1, 32.0) + centre_tol_px * _local_scale(h_full, ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
-    # at least the detector's input size, so a model trained on native-resolution tiles sees the
-    # spot at its own scale instead of a small crop blown up by the letterbox
-    in_w, in_h = getattr(detector, "input_wh", None) or (0, 0)
-    mx = max(m, (float(in_w) - (ax2 - ax1)) / 2.0)
-    my = max(m, (float(in_h) - (ay2 - ay1)) / 2.0)
-    x0, y0 = max(0, int(ax1 - mx)), max(0, int(ay1 - my))
-    x1, y1 = min(wa, int(math.ceil(ax2 + mx))), min(ha, int(math.ceil(ay2 + my)))
-    if x1 - x0 < 8 or y1 - y0 < 8:
-        return DetectionMatch(False), None, ()
-    if after_detections is not None:  # whole-image detections: keep those around the spot
-        dets = [d for d in after_detections if _overlaps(d.bbox_xyxy_px, (x0, y0, x1, y1))]
-        ox, oy = 0, 0
-    else:
-        if detector is None:
-            raise ValueError("verify_images needs a detector or after_detections")
-        crop = np.ascontiguousarray(after_bgr[y0:y1, x0:x1])
-        dets = list(detector.detect(crop))
-        ox, oy = x0, y0
-    h_inv = np.linalg.inv(h_full)
-    boxes, classes, scores, boxes_w = [], [], [], []
-    for det in dets:
-        a = det.bbox_xyxy_px
-        pts = reg.apply_h(h_inv, _corners((a[0] + ox, a[1] + oy, a[2] + ox, a[3] + oy)))
-        if not np.all(np.isfinite(pts)):
-            continue
-        b = _bbox(pts)
-        boxes.append(b)
-        classes.append(det.class_name)
-        scores.append(float(det.score))
-        boxes_w.append(_bbox(reg.apply_h(t_b, _corners(b))))
-    match = match_detections(box, class_name, boxes, classes, scores, min_iou=s.match_iou, centre_tol_px=centre_tol_px)
-    other = None
-    for b, c in zip(boxes, classes, strict=True):
-        if c != class_name:
-            iou = iou_xyxy(box, b)
-            if iou >= 0.5 and (other is None or iou > other[1]):
-                other = (c, iou)
-    return match, other, tuple(boxes_w)  # type: ignore[arg-type]
-
-
-def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
-    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+def _weak_evidence(
+    no_detector: bool, method: str, class_name: str, after_box: Box | None, after_camera: Any, s: VerifySettings
+) -> tuple[Inconclusive, str] | None:
+    """Why a clear-looking spot may not be called ``fixed`` (None: the evidence holds)."""
+    if no_detector:
+        return Inconclusive.NO_DETECTOR, "no detector was run on the after image: a clear spot cannot be confirmed"
+    if not method.startswith("features"):
+        how = "the camera poses" if method == "geometry" else "the whole-image alignment"
+        return Inconclusive.WEAK_REGISTRATION, f"the spot was aligned by {how} only (local features failed): too coarse to confirm it is clear"
+    limit = s.max_gsd_m(class_name)
+    if after_box is not None:
+        cx, cy = (after_box[0] + after_box[2]) / 2.0, (after_box[1] + after_box[3]) / 2.0
+        gsd = _gsd(after_camera, cx, cy)
+        if gsd is not None:
+            if gsd > limit:
+                return Inconclusive.GSD_TOO_COARSE, (
+                    f"the after frame sees the spot at {100 * gsd:.1f} cm/px, coarser than the {100 * limit:.1f} cm/px a {class_name} needs"
+                )
+        else:
+            need = s.min_object_px.get(class_name, 0.0)
+            long_px = max(after_box[2] - after_box[0], after_box[3] - after_box[1])
+            if long_px < need:
+                return Inconclusive.GSD_TOO_COARSE, f"the {class_name} spans {long_px:.0f} px in the after frame (need {need:.0f})"
+    return None

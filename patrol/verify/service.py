@@ -60,15 +60,30 @@ def spot_view(camera: Any, east_m: float, north_m: float, margin_frac: float = 0
 
 
 def best_after_frame(
-    metas: Sequence[Any], lat_deg: float, lon_deg: float, settings: Settings, max_gsd_m: float | None = None
+    metas: Sequence[Any], lat_deg: float, lon_deg: float, settings: Settings, max_gsd_m: float | None = None,
+    class_name: str | None = None,
 ) -> Any | None:
     """The frame that shows the spot best: inside the frame, finest GSD at the spot, then nearest
-    nadir; only frames at ``max_gsd_m`` or finer when given. None when no frame with a usable pose
-    sees it."""
+    nadir; only frames at ``max_gsd_m`` or finer when given, and at the GSD ``class_name``'s objects
+    need (``[verify] object_size_m / min_object_px``) when given. None when no frame with a usable
+    pose sees it so."""
+    best = spot_views(metas, lat_deg, lon_deg, settings)
+    limit = math.inf if max_gsd_m is None else max_gsd_m
+    if class_name is not None:
+        limit = min(limit, settings.verify.max_gsd_m(class_name))
+    for gsd, _, m in best:
+        if gsd <= limit:
+            return m
+    return None
+
+
+def spot_views(metas: Sequence[Any], lat_deg: float, lon_deg: float, settings: Settings) -> list[tuple[float, float, Any]]:
+    """(gsd_m at the spot, obliquity_deg, meta) of every frame that sees the spot well inside its
+    frame, finest first (then nearest nadir, then name)."""
     from patrol.geo.crs import LocalFrame
 
     local = LocalFrame(lat_deg, lon_deg)
-    best, best_key = None, None
+    out = []
     for m in metas:
         if m is None:
             continue
@@ -76,12 +91,24 @@ def best_after_frame(
         if cam is None:
             continue
         sv = spot_view(cam, 0.0, 0.0)
-        if sv is None or (max_gsd_m is not None and sv[0] > max_gsd_m):
-            continue
-        key = (round(sv[0], 4), sv[1])
-        if best_key is None or key < best_key:
-            best, best_key = m, key
-    return best
+        if sv is not None:
+            out.append((round(sv[0], 4), sv[1], m))
+    out.sort(key=lambda r: (r[0], r[1], frame_key(r[2])))
+    return out
+
+
+def sensitive_detector(detector: Any, settings: Settings) -> Any:
+    """The detector to re-run around a spot: at ``[verify] detect_confidence``, below the model's
+    operating point. An ONNX model is reopened at that threshold; a detector that knows frames by
+    name (``detect_path``: the simulator's truth, test doubles) gives None (verification then uses
+    the detections the flight's detect stage stored); any other detector is used as it is."""
+    if detector is None or hasattr(detector, "detect_path"):
+        return None
+    from patrol.detect.onnx import OnnxDetector
+
+    if isinstance(detector, OnnxDetector):
+        return OnnxDetector(detector.path, confidence=settings.verify.detect_confidence, iou=detector.iou)
+    return detector
 
 
 class _Frames:
@@ -191,6 +218,7 @@ def verify_case(
     save: bool = True,
     images: ImageCache | None = None,
     reobserved: bool = False,
+    before_evidence: tuple[str, tuple[float, float, float, float]] | None = None,
 ) -> Verification:
     """Verify one case (a ``patrol.cases.Case``) on the frames of a later flight.
 
@@ -203,14 +231,16 @@ def verify_case(
 
     ``reobserved``: the flight found the problem again (its finding matched the case), so the check
     only documents it (the record and evidence image are saved, the case's status is the cases
-    stage's business); a ``fixed`` against that finding becomes ``inconclusive``
-    (``conflicts_with_finding``) for a reviewer.
+    stage's business, see ``verify_flight``). ``before_evidence`` (frame key, box): compare against
+    this instead of the case's own evidence (a re-observed case's evidence is already this flight's).
     """
     from patrol.cases.model import now_utc
 
     at = at or now_utc()
     frames = _Frames(store)
     base = dict(case_id=case.case_id, verified_at=at)
+    if before_evidence is not None:
+        case = dataclasses.replace(case, evidence_frame=before_evidence[0], evidence_bbox_xyxy_px=tuple(before_evidence[1]))
     after_meta = None
     if preferred_frame is not None:
         after_meta = next((m for m in after_frames if m is not None and frame_key(m) == preferred_frame), None)
@@ -231,15 +261,21 @@ def verify_case(
                 except GeometryError:
                     gsd_b = None
             max_gsd = settings.verify.max_after_gsd_ratio * gsd_b if gsd_b else None
-        after_meta = best_after_frame(after_frames, case.lat_deg, case.lon_deg, settings, max_gsd_m=max_gsd)
+        after_meta = best_after_frame(after_frames, case.lat_deg, case.lon_deg, settings, max_gsd_m=max_gsd, class_name=case.class_name)
     if case.evidence_frame is None or case.evidence_bbox_xyxy_px is None:
         v = _inconclusive(Inconclusive.NO_BEFORE_IMAGE, "the case has no before evidence (frame and box)", **base)
     elif after_meta is None:
-        v = _inconclusive(
-            Inconclusive.NO_AFTER_FRAME,
-            f"no frame of flight {flight_id} shows the spot (at most {settings.verify.max_after_gsd_ratio:g}x the before view's ground sample distance)",
-            **base,
-        )
+        views = spot_views(after_frames, case.lat_deg, case.lon_deg, settings)
+        limit = settings.verify.max_gsd_m(case.class_name)
+        if views:
+            v = _inconclusive(
+                Inconclusive.GSD_TOO_COARSE,
+                f"flight {flight_id} sees the spot at {100 * views[0][0]:.1f} cm/px at best; a {case.class_name} needs "
+                f"{100 * min(limit, max_gsd or math.inf):.1f} cm/px or finer to be verified",
+                **base,
+            )
+        else:
+            v = _inconclusive(Inconclusive.NO_AFTER_FRAME, f"no frame of flight {flight_id} shows the spot", **base)
     else:
         after_key = frame_key(after_meta)
         base.update(before_frame=case.evidence_frame, after_frame=after_key)
@@ -263,17 +299,18 @@ def verify_case(
                     v = dataclasses.replace(v, reasons=(*v.reasons, "detections from the flight's detect stage"))
                 if reobserved and v.verdict == Verdict.FIXED:
                     v = dataclasses.replace(
-                        v,
-                        verdict=Verdict.INCONCLUSIVE,
-                        inconclusive_reason=Inconclusive.CONFLICTS_WITH_FINDING,
-                        reasons=(f"the flight found this {case.class_name} again nearby, but its evidence spot looks clear", *v.reasons),
+                        v, reasons=(f"the {case.class_name} this flight found nearby is not on the case's spot", *v.reasons)
                     )
                 if evidence_dir is not None and r.crops is not None:
                     path = Path(evidence_dir) / f"case-{case.case_id}-{_safe(flight_id)}.jpg"
                     write_evidence(path, evidence_image(r.crops, v, title=f"case {case.case_id}"))
                     v = dataclasses.replace(v, evidence_path=str(path))
     if save:
-        save_verification(store, v, flight_id, apply=not reobserved)
+        save_verification(store, v, flight_id)
+        if reobserved and v.verdict == Verdict.FIXED:
+            from patrol.cases.service import release_finding
+
+            release_finding(store, case.case_id, flight_id, at=at)
     return v
 
 
@@ -316,37 +353,45 @@ def verify_flight(
     progress: Progress | None = None,
     detector: Any = None,
 ) -> list[Verification]:
-    """Verify every case the flight queued (its spot covered, nothing found there); mark the stage.
+    """Check every case whose spot the flight saw; mark the stage.
 
-    With ``[verify] verify_reobserved`` also every case the flight re-observed (documented with an
-    evidence image and a record; its status is left to the cases stage). ``detector`` None = the
-    detections the flight's detect stage stored (no model is loaded)."""
+    - queued cases (spot covered, no finding matched): ``fixed`` / ``still_present`` /
+      ``inconclusive`` with the reason (a spot seen only too coarsely says so and stays open);
+    - with ``[verify] verify_reobserved`` (default) every case the flight re-observed, against its
+      earlier evidence: a detection on the footprint makes it ``still_present``; a clear footprint
+      means the finding that matched it (within the match radius) is another object: the case is
+      ``fixed`` and that finding opens its own case (``patrol.cases.service.release_finding``).
+
+    ``detector``: re-run around each spot (pass ``sensitive_detector(...)``); None = the detections
+    the flight's detect stage stored (no model is loaded)."""
     pending = store.pending_verifications(flight_id)
     frames = _Frames(store)
     after_metas = list(frames.of_flight(flight_id).values())
     flight = store.get_flight(flight_id)
     at = flight.started_at if flight is not None and flight.started_at is not None else None
-    jobs: list[tuple[Any, str | None, bool]] = []
+    jobs: list[tuple[Any, Any, bool]] = []
     for q in pending:
         case = store.get_case(q.case_id)
         if case is None:
             raise VerifyError(f"queued verification for unknown case {q.case_id}")
-        jobs.append((case, q.frame_path, False))
+        jobs.append((case, None, False))
     if settings.verify.verify_reobserved:
         queued = {q.case_id for q in pending}
         done = {r.case_id for r in store.verifications(flight_id=flight_id)}
         for case in store.list_cases(flight_id=flight_id):
             if case.first_flight_id != flight_id and case.case_id not in queued and case.case_id not in done:
-                jobs.append((case, None, True))
+                earlier = [f for fl, f in store.findings_of_case(case.case_id) if fl != flight_id]
+                if earlier:
+                    jobs.append((case, (earlier[-1].best_frame, tuple(earlier[-1].best_bbox_xyxy_px)), True))
     # group by the frame the evidence came from, so the image cache is hit
-    jobs.sort(key=lambda j: (j[0].evidence_frame or "", j[0].case_id))
+    jobs.sort(key=lambda j: ((j[1][0] if j[1] else j[0].evidence_frame) or "", j[0].case_id))
     images = ImageCache(3)
     out: list[Verification] = []
-    for i, (case, preferred, reobserved) in enumerate(jobs):
+    for i, (case, before_ev, reobserved) in enumerate(jobs):
         out.append(
             verify_case(
-                store, case, after_metas, None if reobserved else detector, settings, flight_id=flight_id,
-                evidence_dir=evidence_dir, at=at, preferred_frame=preferred, images=images, reobserved=reobserved,
+                store, case, after_metas, detector, settings, flight_id=flight_id, evidence_dir=evidence_dir, at=at,
+                images=images, reobserved=reobserved, before_evidence=before_ev,
             )
         )
         if progress is not None:
@@ -356,96 +401,3 @@ def verify_flight(
         verdicts[str(v.verdict)] = verdicts.get(str(v.verdict), 0) + 1
     store.mark_stage(flight_id, VERIFY_STAGE, {"verified": len(out), "verdicts": verdicts})
     return out
-
-
-def compare_photos(
-    before_path: str | Path,
-    after_path: str | Path,
-    lat_deg: float,
-    lon_deg: float,
-    settings: Settings,
-    *,
-    radius_m: float = 2.5,
-    detector: Any = None,
-    class_name: str = "vehicle",
-    evidence_path: str | Path | None = None,
-) -> Verification:
-    """Ad-hoc before/after check of a spot (lat, lon) in two geotagged photos.
-
-    The spot's box in the before photo is the ground square of side ``2 * radius_m`` around the
-    point, projected with the before photo's camera. ``detector`` None = change measure only.
-    InputError when a photo cannot be read; VerifyError when the before photo has no usable pose or
-    does not show the point."""
-    from patrol.geo.crs import LocalFrame
-    from patrol.ingest import read_frame
-
-    before_meta = read_frame(before_path)
-    after_meta = read_frame(after_path)
-    local = LocalFrame(lat_deg, lon_deg)
-    cam_b = _camera(before_meta, local, settings)
-    if cam_b is None:
-        raise VerifyError(f"{before_path}: no usable camera pose (GPS, altitude, gimbal, intrinsics) to find the point in it")
-    r = float(radius_m)
-    e = np.array([-r, r, r, -r])
-    n = np.array([-r, -r, r, r])
-    u, v = cam_b.ground_to_pixel(e, n)
-    w, h = cam_b.size_wh
-    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(v))):
-        raise VerifyError(f"{before_path}: the point ({lat_deg:.6f}, {lon_deg:.6f}) is behind the camera")
-    box = (max(0.0, float(u.min())), max(0.0, float(v.min())), min(float(w), float(u.max())), min(float(h), float(v.max())))
-    if not (box[2] > box[0] + 1 and box[3] > box[1] + 1):
-        raise VerifyError(f"{before_path}: the point ({lat_deg:.6f}, {lon_deg:.6f}) is outside the photo")
-    result = verify_metas(
-        before_meta, after_meta, box, class_name, lat_deg, lon_deg, settings,
-        detector=detector, after_detections=[] if detector is None else None,
-    )
-    ver = dataclasses.replace(result.verification, before_frame=str(before_path), after_frame=str(after_path))
-    if detector is None:
-        ver = dataclasses.replace(ver, reasons=(*ver.reasons, "no detector: verdict from the change measure alone"))
-    if evidence_path is not None and result.crops is not None:
-        p = write_evidence(evidence_path, evidence_image(result.crops, ver, title="compare"))
-        ver = dataclasses.replace(ver, evidence_path=str(p))
-    return ver
-
-
-def verify_case_id(
-    store: Any,
-    case_id: int,
-    settings: Settings,
-    *,
-    flight_id: str | None = None,
-    detector: Any = None,
-    evidence_dir: str | Path | None = None,
-    save: bool = True,
-) -> Verification:
-    """Verify one stored case on a later flight: ``flight_id``, else the flight that queued it, else
-    the latest flight (not the one of its evidence) with a frame showing the spot.
-    VerifyError for an unknown case or flight, or when no later flight shows the spot."""
-    case = store.get_case(case_id)
-    if case is None:
-        raise VerifyError(f"no case {case_id}")
-    frames = _Frames(store)
-    preferred = None
-    if flight_id is None:
-        queued = [q for q in store.pending_verifications() if q.case_id == case_id]
-        if queued:
-            flight_id, preferred = queued[-1].flight_id, queued[-1].frame_path
-    if flight_id is None:
-        evidence_flights = {fid for fid in (case.first_flight_id, case.last_flight_id) if fid}
-        ev = case.evidence_frame
-        for fl in sorted(store.list_flights(), key=lambda f: f.created_at, reverse=True):
-            if ev is not None and ev in frames.of_flight(fl.flight_id):
-                continue
-            if fl.flight_id in evidence_flights and ev is None:
-                continue
-            if best_after_frame(list(frames.of_flight(fl.flight_id).values()), case.lat_deg, case.lon_deg, settings) is not None:
-                flight_id = fl.flight_id
-                break
-        if flight_id is None:
-            raise VerifyError(f"case {case_id}: no later flight has a frame that shows its spot")
-    elif store.get_flight(flight_id) is None:
-        raise VerifyError(f"no flight {flight_id}")
-    return verify_case(
-        store, case, list(frames.of_flight(flight_id).values()), detector, settings,
-        flight_id=flight_id, evidence_dir=evidence_dir, preferred_frame=preferred, save=save,
-    )

@@ -6,6 +6,8 @@ import pytest
 from patrol.verify.compare import (
     ChangeStats,
     DetectionMatch,
+    Inconclusive,
+    SpotEvidence,
     Verdict,
     box_mask,
     change_map,
@@ -70,7 +72,11 @@ def test_iou(a, b, expect: float) -> None:
         ([(0, 0, 10, 10)], ["garbage"], False),  # another class is not the case's object
         ([(30, 30, 40, 40)], ["vehicle"], False),  # elsewhere
         ([(2, 2, 9, 8)], ["vehicle"], True),  # smaller box of the same object (IoU 0.42)
-        ([(3, 3, 7, 7)], ["vehicle"], False),  # centre inside but 16% of the area, IoU 0.16: a fragment
+        ([(3, 3, 7, 7)], ["vehicle"], True),  # a smaller object inside the footprint (IoU 0.16): on the spot
+        ([(4, 0, 14, 10)], ["vehicle"], True),  # another car half a footprint on (IoU 0.43, 60% of the smaller box)
+        ([(8, 0, 18, 10)], ["vehicle"], False),  # a car in the next bay touching the edge: 20% of the smaller box
+        ([(0, 9, 10, 19)], ["vehicle"], False),  # the next lane: 10%
+        ([(-20, -20, 30, 30)], ["vehicle"], True),  # a bus over the whole spot (IoU 0.04)
         ([], [], False),
     ],
 )
@@ -83,22 +89,32 @@ def _stats(frac: float) -> ChangeStats:
     return ChangeStats(frac, 0.1, 20.0, 10.0, 5.0)
 
 
+WEAK = SpotEvidence((Inconclusive.WEAK_REGISTRATION, "aligned by the camera poses only"))
+NO_DET = SpotEvidence((Inconclusive.NO_DETECTOR, "no detector"))
+
+
 @pytest.mark.parametrize(
-    "match, frac, geometric, verdict, conf_range",
+    "match, frac, evidence, verdict, conf_range",
     [
-        (DetectionMatch(True, 0.9, 0.7), 0.0, False, Verdict.STILL_PRESENT, (0.9, 0.99)),
-        (DetectionMatch(True, 0.9, 0.7), 0.9, False, Verdict.STILL_PRESENT, (0.85, 0.95)),  # replaced by another
-        (DetectionMatch(False), 0.9, False, Verdict.FIXED, (0.85, 0.95)),
-        (DetectionMatch(False), 0.3, False, Verdict.FIXED, (0.6, 0.65)),
-        (DetectionMatch(False), 0.9, True, Verdict.FIXED, (0.5, 0.6)),  # pose alignment only: capped
-        (DetectionMatch(False), 0.05, False, Verdict.STILL_PRESENT, (0.7, 0.9)),  # missed by the detector
+        (DetectionMatch(True, 0.9, 0.7), 0.0, SpotEvidence(), Verdict.STILL_PRESENT, (0.9, 0.99)),
+        (DetectionMatch(True, 0.9, 0.7), 0.9, SpotEvidence(), Verdict.STILL_PRESENT, (0.85, 0.95)),  # replaced by another
+        (DetectionMatch(True, 0.9, 0.7), 0.9, WEAK, Verdict.STILL_PRESENT, (0.85, 0.95)),  # seen: weak alignment is no matter
+        (DetectionMatch(False), 0.9, SpotEvidence(), Verdict.FIXED, (0.85, 0.95)),
+        (DetectionMatch(False), 0.3, SpotEvidence(), Verdict.FIXED, (0.6, 0.65)),
+        (DetectionMatch(False), 0.9, WEAK, Verdict.INCONCLUSIVE, (0.5, 0.5)),  # change alone never makes fixed
+        (DetectionMatch(False), 0.9, NO_DET, Verdict.INCONCLUSIVE, (0.5, 0.5)),
+        (DetectionMatch(False), 0.05, SpotEvidence(), Verdict.STILL_PRESENT, (0.7, 0.9)),  # missed by the detector
+        (DetectionMatch(False), 0.05, NO_DET, Verdict.STILL_PRESENT, (0.7, 0.9)),  # unchanged: still there
     ],
 )
-def test_decide(match, frac, geometric, verdict, conf_range) -> None:
-    d = decide("vehicle", match, _stats(frac), change_threshold=0.25, geometric_only=geometric)
+def test_decide(match, frac, evidence, verdict, conf_range) -> None:
+    d = decide("vehicle", match, _stats(frac), change_threshold=0.25, evidence=evidence)
     assert d.verdict is verdict
     assert conf_range[0] <= d.confidence <= conf_range[1]
     assert d.reasons
+    assert (d.inconclusive_reason is not None) == (verdict is Verdict.INCONCLUSIVE)
+    if evidence.weak is not None and verdict is Verdict.INCONCLUSIVE:
+        assert d.inconclusive_reason is evidence.weak[0] and evidence.weak[1] in d.reasons
 
 
 def test_change_stats_validates_fractions() -> None:

@@ -102,13 +102,36 @@ def test_no_poses_uses_whole_image_features() -> None:
 
 
 def test_textureless_ground_falls_back_to_the_camera_poses_and_says_so() -> None:
+    # the car is gone, but only the camera poses align the spot: change alone never makes "fixed"
     flat = np.full_like(ORTHO, 120)
     before = render(draw_objects(flat, [CAR]), CAM_B)
     after = render(flat, CAM_A)
     v = verify_images(before, after, BOX, "vehicle", NullDetector(), before_camera=CAM_B, after_camera=CAM_A).verification
     assert v.registration == "geometry"
     assert any("camera poses" in r for r in v.reasons)
-    assert v.verdict is Verdict.FIXED and v.confidence <= 0.6
+    assert v.verdict is Verdict.INCONCLUSIVE and v.inconclusive_reason is Inconclusive.WEAK_REGISTRATION
+
+
+def test_without_a_detector_a_clear_spot_is_inconclusive_never_fixed() -> None:
+    before = render(draw_objects(ORTHO, [CAR]), CAM_B)
+    after = _after([])
+    v = verify_images(before, after, BOX, "vehicle", None, before_camera=CAM_B, after_camera=CAM_A_REPORTED).verification
+    assert v.verdict is Verdict.INCONCLUSIVE and v.inconclusive_reason is Inconclusive.NO_DETECTOR
+    v2 = verify_images(before, after, BOX, "vehicle", NullDetector(), before_camera=CAM_B, after_camera=CAM_A_REPORTED).verification
+    assert v2.verdict is Verdict.FIXED, v2.reasons
+
+
+def test_a_coarse_after_view_cannot_confirm_a_clear_spot() -> None:
+    import dataclasses
+
+    from patrol.config import VerifySettings
+
+    before = render(draw_objects(ORTHO, [CAR]), CAM_B)
+    after = _after([])
+    strict = dataclasses.replace(VerifySettings(), min_object_px={"vehicle": 10_000.0})  # no frame is fine enough
+    v = verify_images(before, after, BOX, "vehicle", NullDetector(), strict, before_camera=CAM_B, after_camera=CAM_A_REPORTED).verification
+    assert v.verdict is Verdict.INCONCLUSIVE and v.inconclusive_reason is Inconclusive.GSD_TOO_COARSE
+    assert "cm/px" in v.reasons[0]
 
 
 def test_object_covered_by_another_class_is_occluded() -> None:
