@@ -119,7 +119,8 @@ def test_compare_cli_on_a_real_pair(bundled, score_pairs, photos) -> None:
         r = runner.invoke(app, ["compare", str(ph.before_path), str(ph.after_path), "--point", f"{lat:.8f},{lon:.8f}", "--json"])
         d = json.loads(r.output[r.output.index("{"):])
         assert d["verdict"] == want, d["reasons"]
-        assert any("footprint of the vehicle found at the point" in x for x in d["reasons"])
+        # the spot is said: the car's footprint when the before photo's detector finds it at the point, else the square
+        assert any("footprint of the vehicle found at the point" in x or "ground square of" in x for x in d["reasons"])
 
 
 def test_two_flights_over_a_real_pair(bundled, score_pairs, tmp_path) -> None:
