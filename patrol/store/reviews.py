@@ -61,3 +61,12 @@ def latest_reviews(store: Any, case_ids: Iterable[int] | None = None) -> dict[in
         sql += f" AND case_id IN ({', '.join('?' * len(ids))})"
         params = ids
     return {r.case_id: r for r in (_review(row) for row in store._x(sql, params))}
+
+
+def all_events(store: Any) -> dict[int, list[Any]]:
+    """case_id -> its events in order, for the whole store in one query (statistics)."""
+    out: dict[int, list[Any]] = {}
+    for r in store._x(f"SELECT {codec.EVENT_COLUMNS} FROM case_events ORDER BY case_id, event_id"):
+        e = codec.event_from_row(r)
+        out.setdefault(e.case_id, []).append(e)
+    return out
