@@ -72,3 +72,40 @@ def stats_cmd(
         typer.echo(str(path))
 
     guarded(run)
+
+
+@app.command("serve")
+def serve_cmd(
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default; others need --token).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="PATROL_SERVE_TOKEN", help="Access token (>= 16 characters); required off loopback."),
+    ] = None,
+    media: Annotated[
+        list[Path], typer.Option("--media", help="Extra folder whose images may be shown (repeatable), e.g. report evidence.")
+    ] = [],  # noqa: B006 - typer needs a literal default
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the case board as a local web app where reviewers record reviews (localhost, CSRF-protected)."""
+
+    def run() -> None:
+        from patrol.errors import ConfigError
+        from patrol.serve.app import ServeConfig, run_server
+        from patrol.store import open_store
+
+        settings = load(config)
+        url = db or settings.store.url
+        open_store(url, create=False).close()  # a missing database is one clear line, before listening
+        for m in media:
+            if not m.is_dir():
+                raise ConfigError(f"--media {m}: not a folder")
+        cfg = ServeConfig(db_url=url, host=host, port=port, token=token, media_dirs=tuple(m.resolve() for m in media),
+                          overdue_days=float(settings.cases.overdue_days))
+        try:
+            run_server(cfg, log=lambda s: typer.echo(s, err=True))
+        except OSError as e:
+            raise ConfigError(f"--host {host} --port {port}: cannot listen: {e.strerror or e}") from e
+
+    guarded(run)
