@@ -72,7 +72,7 @@ def chart_opened_closed(st: CityStats) -> str:
     axes[1].set_xticks(x, _week_labels(st.opened), rotation=0 if len(x) < 10 else 60, fontsize=8)
     axes[1].set_xlabel("week starting (UTC)")
     if cats:
-        axes[0].legend(loc="upper left", fontsize=8, frameon=False, ncols=2)
+        axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return _svg(fig, "opened-closed")
 
 
