@@ -218,3 +218,37 @@ def set_status_cmd(
             typer.echo(f"case {case.case_id}: {event.from_status} -> {event.to_status}")
 
     guarded(run)
+
+
+@cases_app.command("review")
+def review_cmd(
+    case_id: Annotated[int, typer.Argument(help="Case number.")],
+    verdict: Annotated[
+        str,
+        typer.Option("--as", help="confirmed | false_positive | duplicate:M | category:C (C a violation category)."),
+    ],
+    note: Annotated[str, typer.Option("--note", help="The reviewer's reason, kept with the review.")] = "",
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Who reviewed (kept with the review).")] = "",
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Review a case: confirmed, false positive, duplicate of case M, or wrong category (recorded as an event)."""
+
+    def run() -> None:
+        from patrol.office.review import parse_review, review_case
+
+        request = parse_review(verdict)
+        _, store = _open(config, db)
+        with store:
+            review, changed = review_case(store, case_id, request, note=note, reviewer=reviewer)
+            case = store.get_case(case_id)
+        if as_json:
+            typer.echo(json.dumps({"case": case.as_dict(), "review": review.request.label, "recorded": changed,
+                                   "event_id": review.event_id}, indent=2))
+        elif changed:
+            typer.echo(f"case {case_id}: reviewed as {review.describe()} (now {case.status})")
+        else:
+            typer.echo(f"case {case_id}: already reviewed as {review.describe()}; nothing changed")
+
+    guarded(run)

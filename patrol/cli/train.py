@@ -53,6 +53,13 @@ def train_cmd(
     note: Annotated[
         list[str], typer.Option("--note", help="A line for the model card's Training section (repeatable).")
     ] = [],  # noqa: B006
+    from_reviews: Annotated[
+        str | None,
+        typer.Option("--from-reviews", help="Database whose reviewed cases become training data: confirmed as labels, false positives as hard negatives, corrected categories relabelled (split by flight)."),
+    ] = None,
+    dataset_only: Annotated[
+        bool, typer.Option("--dataset-only", help="With --from-reviews: write the review crops and their tile dataset, then stop (no training).")
+    ] = False,
     mine_with: Annotated[
         Path | None,
         typer.Option("--mine-with", help="Current ONNX model: before training, its false alarms on real train images (classes the source does not contain) become hard-negative crops, and its confident vehicles on road-damage images become labels."),
@@ -81,8 +88,26 @@ def train_cmd(
                 raise ConfigError(f"--oversample {item!r}: expected SOURCE=N, e.g. aerial-cars=2")
             repeats.append((source.strip(), int(n)))
 
+        extra, notes = (), tuple(note)
+        if dataset_only and from_reviews is None:
+            raise ConfigError("--dataset-only needs --from-reviews DB")
+        if from_reviews is not None:
+            from patrol.office.training import build_review_dataset, build_review_images
+            from patrol.store import open_store
+
+            with open_store(from_reviews, create=False) as store:
+                if dataset_only:
+                    rd, ds = build_review_dataset(store, out, crop_px=imgsz)
+                    err(f"{rd.note()}; {rd.counts}")
+                    err(f"dataset {ds.data_yaml}: tiles {ds.tiles}, boxes {ds.objects}")
+                    return
+                rd = build_review_images(store, out / "reviews", crop_px=imgsz)
+            err(f"{rd.note()}; {rd.counts}")
+            extra, notes = rd.images, (*notes, rd.note())
+
         job = TrainJob(
             data=tuple(data),
+            extra_images=tuple(extra),
             out_dir=out,
             epochs=epochs,
             time_min=time_min,
@@ -96,11 +121,12 @@ def train_cmd(
             sim_tiles_per_world=sim_crops,
             eval_data=tuple(eval_data),
             oversample=tuple(repeats),
-            notes=tuple(note),
+            notes=notes,
             mine_with=mine_with,
             resume=resume,
             finish_only=finish_only,
-            tiles=TileSettings(train_val_tiles=64, max_tiles_per_image={"sim": 40, "road-damage-rdd2022": 1}),
+            tiles=TileSettings(train_val_tiles=64, max_tiles_per_image={"sim": 40, "road-damage-rdd2022": 1},
+                               keep_empty_sources=("hard-negatives", "reviews")),
         )
         run_job(job, log=err)
 

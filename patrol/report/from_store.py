@@ -24,6 +24,7 @@ from patrol.report.model import (
     FlightReportData,
     FramePoint,
     ImageRef,
+    ReviewMark,
     VerificationCard,
     ZoneShape,
     is_absolute_path,
@@ -103,8 +104,16 @@ def zone_shapes(zones: Any) -> tuple[ZoneShape, ...]:
 
 
 # -- cases ----------------------------------------------------------------------------------------
+def review_marks(store: Any) -> dict[str, ReviewMark]:
+    """case id (text) -> its latest review as the reports show it."""
+    from patrol.store.reviews import latest_reviews
+
+    return {str(cid): ReviewMark(str(r.verdict), r.describe()) for cid, r in latest_reviews(store).items()}
+
+
 def case_row(
-    case: Any, now: datetime, overdue_days: float, last_verdict: str | None = None, flight_names: dict[str, str] | None = None
+    case: Any, now: datetime, overdue_days: float, last_verdict: str | None = None, flight_names: dict[str, str] | None = None,
+    review: ReviewMark | None = None,
 ) -> CaseRow:
     """A Case record -> CaseRow (age from opened_at to ``now``)."""
     age = max(0.0, (now - case.opened_at).total_seconds() / 86400.0)
@@ -130,6 +139,7 @@ def case_row(
         last_verdict=last_verdict,
         confidence=case.score,
         evidence=ev,
+        review=review,
     )
 
 
@@ -144,7 +154,8 @@ def load_case_rows(store: Any, now: datetime, overdue_days: float, cases: Iterab
     verdicts = _last_verdicts(store)
     names = {f.flight_id: f.name for f in store.list_flights()}
     cases = store.list_cases() if cases is None else cases
-    return tuple(case_row(c, now, overdue_days, verdicts.get(c.case_id), names) for c in cases)
+    marks = review_marks(store)
+    return tuple(case_row(c, now, overdue_days, verdicts.get(c.case_id), names, marks.get(str(c.case_id))) for c in cases)
 
 
 def load_case_board(
@@ -257,6 +268,7 @@ def load_flight_report(
 
     findings = store.load_findings(flight_id)
     outcomes = _outcomes(store, flight_id, findings)
+    marks = review_marks(store)
     cards = []
     for f in findings:
         case_id, outcome = outcomes.get(f.finding_id, (None, None))
@@ -266,6 +278,7 @@ def load_flight_report(
             zone=f.zone_name, grid_cell=f.grid_cell, unit=f.unit, uncertainty_m=f.uncertainty_m,
             case_id=case_id, outcome=outcome, polygon_wgs84=tuple(f.polygon_wgs84) or None,
             evidence=_image_ref(f.best_frame, f.best_bbox_xyxy_px, by_path),
+            review=marks.get(case_id) if case_id else None,
         ))
 
     verifs = []

@@ -161,6 +161,11 @@ def _id_key(case_id: str) -> tuple[int, int, str]:
 
 def render_case_board(board: CaseBoardData, thumbs: dict[str, str] | None = None) -> str:
     """The case board (every case in the store, filterable and sortable in the page)."""
+    return _env().get_template("cases.html.j2").render(**case_board_context(board, thumbs))
+
+
+def case_board_context(board: CaseBoardData, thumbs: dict[str, str] | None = None) -> dict[str, Any]:
+    """The template variables of the case board (``patrol serve`` adds its own to these)."""
     thumbs = thumbs or {}
 
     def thumb(row: CaseRow) -> str | None:
@@ -170,7 +175,7 @@ def render_case_board(board: CaseBoardData, thumbs: dict[str, str] | None = None
     script = _static("board.js")
     units, cats, counts = board.open_by_unit_and_category()
     rows = sorted(board.cases, key=lambda c: (not c.active, not c.overdue, -c.age_days, _id_key(c.case_id)))
-    return _env().get_template("cases.html.j2").render(
+    return dict(
         b=board,
         rows=rows,
         units=units,
@@ -185,6 +190,7 @@ def render_case_board(board: CaseBoardData, thumbs: dict[str, str] | None = None
         css=_static("report.css"),
         script=script,
         csp=_csp(script),
+        serve=None,
     )
 
 

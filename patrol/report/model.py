@@ -91,6 +91,22 @@ class ImageRef:
                 raise ValueError(f"bbox_xyxy_px must have x2>x1 and y2>y1, got {self.bbox_xyxy_px}")
 
 
+REVIEW_VERDICTS: tuple[str, ...] = ("confirmed", "false_positive", "duplicate", "category")
+
+
+@dataclass(frozen=True)
+class ReviewMark:
+    """How a reviewer judged a case: ``verdict`` (one of REVIEW_VERDICTS) and a short text for people
+    ("duplicate of case 4", "category road_damage (was street_vending)")."""
+
+    verdict: str
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.verdict not in REVIEW_VERDICTS:
+            raise ValueError(f"review verdict must be one of {REVIEW_VERDICTS}, got {self.verdict!r}")
+
+
 @dataclass(frozen=True)
 class FindingCard:
     """One finding of one flight as a reviewer sees it.
@@ -115,6 +131,7 @@ class FindingCard:
     outcome: str | None = None
     polygon_wgs84: tuple[tuple[float, float], ...] | None = None
     evidence: ImageRef | None = None
+    review: ReviewMark | None = None  # the latest review of its case
 
     def __post_init__(self) -> None:
         if not self.finding_id:
@@ -314,6 +331,7 @@ class CaseRow:
     last_verdict: str | None = None
     confidence: float | None = None
     evidence: ImageRef | None = None
+    review: ReviewMark | None = None
 
     def __post_init__(self) -> None:
         if not self.case_id:

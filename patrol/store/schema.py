@@ -153,4 +153,26 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             """,
         ],
     ),
+    (
+        # Reviewers' judgements of a case (patrol cases review, patrol serve): what training and the
+        # statistics read. Each review also writes a case event (source reviewer) for the history.
+        "0002_case_reviews",
+        [
+            """
+            CREATE TABLE case_reviews (
+                review_id {pk},
+                case_id {int} NOT NULL REFERENCES cases(case_id) ON DELETE CASCADE,
+                event_id {int} REFERENCES case_events(event_id),
+                at {ts} NOT NULL,
+                verdict TEXT NOT NULL CHECK (verdict IN ('confirmed', 'false_positive', 'duplicate', 'category')),
+                duplicate_of {int} REFERENCES cases(case_id),
+                category TEXT,                       -- the right category (verdict 'category')
+                previous_category TEXT NOT NULL,     -- the case's category when it was reviewed
+                reviewer TEXT NOT NULL DEFAULT '',
+                note TEXT NOT NULL DEFAULT ''
+            )
+            """,
+            "CREATE INDEX case_reviews_case ON case_reviews (case_id, review_id)",
+        ],
+    ),
 ]
