@@ -177,6 +177,14 @@ def aerial_cars_group(stem: str) -> str:
 # ---------------------------------------------------------------- readers (thin I/O)
 
 
+def read_voc_file(xml: Path, class_map: Mapping[str, str | None]) -> tuple[str, tuple[int, int] | None, tuple[LabelledBox, ...]]:
+    """``parse_voc`` of one file; InputError naming it when broken."""
+    try:
+        return parse_voc(xml.read_text(encoding="utf-8"), class_map)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(xml, str(e)) from e
+
+
 def image_size_wh(path: Path) -> tuple[int, int]:
     """Decoded pixel size of an image file (EXIF sizes can lie): a JPEG's frame header (SOF), other
     formats decoded. Raises InputError if unreadable."""
@@ -249,10 +257,7 @@ def read_uavpdd(folder: Path) -> list[LabelledImage]:
             by_original[original] = s["file"]
     out: list[LabelledImage] = []
     for xml in sorted((folder / "annotations").glob("*.xml")):
-        try:
-            filename, size, boxes = parse_voc(xml.read_text(encoding="utf-8"), UAVPDD_MAP)
-        except ValueError as e:
-            raise InputError(xml, str(e)) from e
+        filename, size, boxes = read_voc_file(xml, UAVPDD_MAP)
         local = by_original.get(filename)
         if local is None:
             raise InputError(xml, f"<filename> {filename!r} is not in {manifest_path.name}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from patrol.errors import InputError
-from patrol.train.labels import LabelledBox, LabelledImage, image_size_wh, parse_voc
+from patrol.train.labels import LabelledBox, LabelledImage, image_size_wh, read_voc_file
 from patrol.train.tiles import stable_fraction
 
 # RDD2022 class codes -> detector class; None = not damage (dropped).
@@ -102,10 +102,7 @@ def read_rdd2022(folder: Path, class_map: dict[str, str | None] = RDD2022_MAP) -
     folder = Path(folder)
     out: list[LabelledImage] = []
     for xml in sorted((folder / "annotations").glob("*.xml")):
-        try:
-            filename, size, boxes = parse_voc(xml.read_text(encoding="utf-8"), class_map)
-        except ValueError as e:
-            raise InputError(xml, str(e)) from e
+        filename, size, boxes = read_voc_file(xml, class_map)
         img = folder / "images" / (filename or xml.with_suffix(".jpg").name)
         if not img.is_file():
             img = folder / "images" / xml.with_suffix(".jpg").name
