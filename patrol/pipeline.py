@@ -587,10 +587,24 @@ def _optional(module: str, name: str) -> Any | None:
 
 def _stage_verify(ctx: _Ctx, out_dir: str | Path | None) -> None:
     fn = _optional("patrol.verify", "verify_flight")
-    if fn is None or ctx.store.stage_done(ctx.flight_id, "verify"):
+    if ctx.store.stage_done(ctx.flight_id, "verify"):
+        return
+    _stage_revisit(ctx)
+    if fn is None:
         return
     evidence_dir = Path(out_dir) / "evidence" if out_dir is not None else None
     fn(ctx.store, ctx.flight_id, ctx.settings, evidence_dir=evidence_dir, progress=ctx.progress)
+
+
+def _stage_revisit(ctx: _Ctx) -> None:
+    """Before before/after verification: which planned revisit route this flight flew, and the
+    drone's check of citizen/hotline reports (a detection on the spot; see patrol.cases.citizen)."""
+    from patrol.cases.citizen import check_reported_cases
+    from patrol.route.service import link_flight
+
+    with ctx.store.transaction():
+        link_flight(ctx.store, ctx.flight_id)
+        check_reported_cases(ctx.store, ctx.flight_id, ctx.settings)
 
 
 def _stage_report(ctx: _Ctx, out_dir: str | Path | None, summary: FlightSummary) -> list[str]:

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "patrol.cli.detect",
     "patrol.cli.sim",
     "patrol.cli.verify",
+    "patrol.cli.route",
 )
 
 for _name in COMMAND_MODULES:

@@ -109,13 +109,19 @@ def process(
         progress = StderrProgress() if progress_enabled() and not as_json else None
         with open_store(settings.store.url) as store:
             summary = process_flight(list(flight), settings, store, det, out, zones=zs, progress=progress)
+            from patrol.route.service import revisit_outcomes
+
+            revisits = revisit_outcomes(store, summary.flight_id)
         for f in summary.failures:
             err(f"{f.path}: {f.reason}")
         if as_json:
-            typer.echo(json.dumps(summary.as_dict(), indent=2))
+            typer.echo(json.dumps({**summary.as_dict(), "revisits": [
+                {"route_id": r.route_id, "route": r.route_name, "cases": [[c, o] for c, o in r.case_outcomes]} for r in revisits]}, indent=2))
         else:
             for line in summary.lines():
                 typer.echo(line)
+            for r in revisits:
+                typer.echo(f"  {r.line()}")
             typer.echo(f"  database: {settings.store.url}")
         return EXIT_INPUT_FAILED if summary.frames_failed else EXIT_OK
 

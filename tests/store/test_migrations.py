@@ -23,10 +23,10 @@ def test_upgrade_applies_only_new_migrations_each_recorded(tmp_path, monkeypatch
     db = tmp_path / "old.db"
     with open_store(db) as s:  # a database made by the "old" version
         s.begin_flight("F", name="f", source="/x", n_files=1)
-    newer = MIGRATIONS + [("0002_flight_notes", ["ALTER TABLE flights ADD COLUMN notes TEXT"])]
+    newer = MIGRATIONS + [("0099_flight_notes", ["ALTER TABLE flights ADD COLUMN notes TEXT"])]
     monkeypatch.setattr(repo, "MIGRATIONS", newer)
     with open_store(db) as s:
-        assert s.applied_migrations() == ["0001_initial", "0002_flight_notes"]
+        assert s.applied_migrations() == [*(n for n, _ in MIGRATIONS), "0099_flight_notes"]
         assert s.conn.execute("SELECT notes FROM flights WHERE flight_id = 'F'").fetchone()[0] is None
         assert s.migrate() == []  # nothing left to do
 
@@ -35,12 +35,12 @@ def test_failing_migration_rolls_back_and_is_not_recorded(tmp_path, monkeypatch)
     db = tmp_path / "p.db"
     open_store(db).close()
     broken = MIGRATIONS + [
-        ("0002_broken", ["CREATE TABLE half_done (x INTEGER)", "ALTER TABLE no_such_table ADD COLUMN y TEXT"])
+        ("0099_broken", ["CREATE TABLE half_done (x INTEGER)", "ALTER TABLE no_such_table ADD COLUMN y TEXT"])
     ]
     monkeypatch.setattr(repo, "MIGRATIONS", broken)
     with pytest.raises(StoreError, match="no_such_table"):
         open_store(db)
     monkeypatch.setattr(repo, "MIGRATIONS", MIGRATIONS)
     with open_store(db) as s:
-        assert s.applied_migrations() == ["0001_initial"]
+        assert s.applied_migrations() == [n for n, _ in MIGRATIONS]
         assert s.conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
