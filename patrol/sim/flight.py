@@ -87,6 +87,8 @@ class FlightResult:
 def _nominal_pitch(spec: FlightSpec) -> float:
     if spec.pitch_deg is not None:
         return spec.pitch_deg
+    if spec.path == "waypoints":  # each waypoint has its own; the truth records the first
+        return spec.waypoints[0][3]
     return {"lawnmower": -90.0, "oblique": -60.0, "street": -65.0}[spec.path]
 
 
