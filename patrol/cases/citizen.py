@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from patrol.cases import lifecycle
-from patrol.cases.model import ACTIVE_STATUSES, Case, CaseEvent, CaseStatus, EventSource, now_utc, utc
+from patrol.cases.model import (
+    ACTIVE_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    EventSource,
+    now_utc,
+    utc,
+)
 from patrol.errors import CaseError, ConfigError, InputError
 from patrol.store import revisits
 

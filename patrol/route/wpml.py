@@ -20,7 +20,7 @@ import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -164,7 +164,7 @@ def template_kml(route: Route, drone: DroneModel, opt: MissionOptions) -> bytes:
     pts = _points(route)
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = _k(root, "Document")
-    ms = str(int((opt.created_at or datetime.now(timezone.utc)).timestamp() * 1000))
+    ms = str(int((opt.created_at or datetime.now(UTC)).timestamp() * 1000))
     _w(doc, "author", opt.author)
     _w(doc, "createTime", ms)
     _w(doc, "updateTime", ms)

@@ -11,7 +11,15 @@ from patrol.cases.citizen import ReportInput, add_report
 from patrol.cases.service import set_status, update_cases
 from patrol.config import Settings
 from patrol.ingest.frame import FrameMeta
-from patrol.route.service import RouteFormat, RouteRequest, category_max_gsd_m, link_flight, plan_revisit, revisit_outcomes, waiting_cases
+from patrol.route.service import (
+    RouteFormat,
+    RouteRequest,
+    category_max_gsd_m,
+    link_flight,
+    plan_revisit,
+    revisit_outcomes,
+    waiting_cases,
+)
 from patrol.store import open_store
 from patrol.store.repo import VerificationRecord
 from patrol.store.revisits import case_sources, list_routes
@@ -82,7 +90,7 @@ def test_a_flight_over_the_waypoints_is_tied_to_its_route(store, tmp_path) -> No
 
 
 def test_an_existing_database_is_upgraded(tmp_path, monkeypatch) -> None:
-    import patrol.store.repo as repo
+    from patrol.store import repo
     from patrol.store.schema import MIGRATIONS
 
     db = tmp_path / "old.db"

@@ -7,7 +7,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from patrol.route.wpml import KML_NS, WPML_NS, MissionOptions, kmz_bytes, parse_
 from tests.route.test_plan import spot_at
 
 REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "wpml-and-open311.md"
-OPT = MissionOptions(created_at=datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc))
+OPT = MissionOptions(created_at=datetime(2026, 11, 22, 8, 0, tzinfo=UTC))
 NS = {"k": KML_NS, "w": WPML_NS}
 
 
@@ -83,7 +83,7 @@ def _paths(el, prefix: str = "") -> set[str]:
 def _reference_blocks() -> list[str]:
     if not REFERENCE.is_file():
         pytest.skip(f"WPML reference not available: {REFERENCE}")
-    return re.findall(r"```xml\n(.*?)```", REFERENCE.read_text(encoding="utf-8"), flags=re.S)
+    return re.findall(r"```xml\n(.*?)```", REFERENCE.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
 def test_structure_matches_djis_documented_sample() -> None:
@@ -115,7 +115,7 @@ def test_structure_matches_djis_documented_sample() -> None:
 def test_the_reference_sample_itself_validates() -> None:
     """Our reader accepts DJI's own sample (proof it checks structure, not our output's quirks)."""
     ref_template, ref_waylines = _reference_blocks()[:2]
-    mc = re.search(r"<wpml:missionConfig>.*?</wpml:missionConfig>", ref_template, flags=re.S).group(0)
+    mc = re.search(r"<wpml:missionConfig>.*?</wpml:missionConfig>", ref_template, flags=re.DOTALL).group(0)
     waylines = ref_waylines.replace("<wpml:missionConfig><!-- identical content to template.kml missionConfig --></wpml:missionConfig>", mc)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
