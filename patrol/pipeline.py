@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -654,7 +654,10 @@ def _stage_verify(ctx: _Ctx, out_dir: str | Path | None, detector: Any) -> None:
     around each spot at its sensitive threshold (``patrol.verify.sensitive_detector``; a detector
     that knows frames by name leaves the flight's stored detections to be used)."""
     fn = _optional("patrol.verify", "verify_flight")
-    if fn is None or ctx.store.stage_done(ctx.flight_id, "verify"):
+    if ctx.store.stage_done(ctx.flight_id, "verify"):
+        return
+    _stage_revisit(ctx)
+    if fn is None:
         return
     from patrol.verify import sensitive_detector
 
@@ -669,6 +672,17 @@ def _stage_verify(ctx: _Ctx, out_dir: str | Path | None, detector: Any) -> None:
            detector=sensitive_detector(det, ctx.settings))
     except OSError as e:  # disk full, read-only: the verdicts saved so far stand, a rerun does the rest
         raise OutputError(f"{e.filename or evidence_dir}: cannot write evidence: {e.strerror or e}") from e
+
+
+def _stage_revisit(ctx: _Ctx) -> None:
+    """Before before/after verification: which planned revisit route this flight flew, and the
+    drone's check of citizen/hotline reports (a detection on the spot; see patrol.cases.citizen)."""
+    from patrol.cases.citizen import check_reported_cases
+    from patrol.route.service import link_flight
+
+    with ctx.store.transaction():
+        link_flight(ctx.store, ctx.flight_id)
+        check_reported_cases(ctx.store, ctx.flight_id, ctx.settings)
 
 
 def _stage_report(ctx: _Ctx, out_dir: str | Path | None, summary: FlightSummary) -> list[str]:

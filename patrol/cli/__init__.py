@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "patrol.cli.sim",
     "patrol.cli.verify",
     "patrol.cli.office",
+    "patrol.cli.route",
 )
 
 for _name in COMMAND_MODULES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -88,6 +89,9 @@ def list_cmd(
             if active or overdue:
                 statuses = [s for s in (statuses or ACTIVE_STATUSES) if s in ACTIVE_STATUSES]
             cases = store.list_cases(statuses=statuses, categories=[category] if category else None, unit=unit)
+            from patrol.store.revisits import case_sources
+
+            sources = case_sources(store, [c.case_id for c in cases])
         now = now_utc()
         days = settings.cases.overdue_days
         if overdue:
@@ -95,13 +99,14 @@ def list_cmd(
         if limit is not None:
             cases = cases[:limit]
         if as_json:
-            typer.echo(json.dumps([{**c.as_dict(), "overdue": c.is_overdue(now, days)} for c in cases], indent=2))
+            typer.echo(json.dumps([{**c.as_dict(), "source": sources[c.case_id], "overdue": c.is_overdue(now, days)} for c in cases], indent=2))
             return
         rows = [
             [
                 str(c.case_id),
                 str(c.status),
                 c.category,
+                sources[c.case_id],
                 c.unit or "-",
                 c.grid_cell or "-",
                 _day(c.opened_at),
@@ -111,7 +116,7 @@ def list_cmd(
             ]
             for c in cases
         ]
-        typer.echo(_table(rows, ["id", "status", "category", "unit", "grid", "opened", "last seen", "seen", ""]))
+        typer.echo(_table(rows, ["id", "status", "category", "source", "unit", "grid", "opened", "last seen", "seen", ""]))
         typer.echo(f"{len(cases)} case(s)")
 
     guarded(run)
@@ -141,8 +146,15 @@ def show_cmd(
             events = store.events(case_id)
             checks = store.verifications(case_id=case_id)
             findings = store.findings_of_case(case_id)
+            from patrol.store.revisits import case_sources, reports_of_case
+
+            source = case_sources(store, [case_id])[case_id]
+            reports = reports_of_case(store, case_id)
         if as_json:
             out = case.as_dict()
+            out["source"] = source
+            out["reports"] = [{"source": r.source, "reported_at": r.reported_at.isoformat(timespec="seconds"), "photo": r.photo,
+                               "note": r.note, "opened_case": r.opened_case} for r in reports]
             out["events"] = [e.as_dict() for e in events]
             out["verifications"] = [
                 {
@@ -163,6 +175,7 @@ def show_cmd(
             return
         lines = [
             f"case {case.case_id}: {case.category} ({case.class_name}) — {case.status}",
+            f"  source     {source}" + (f" ({len(reports)} report(s))" if reports else ""),
             f"  where      {case.lat_deg:.6f}, {case.lon_deg:.6f}  (±{case.uncertainty_m:.1f} m)",
             f"  unit       {case.unit or '-'}   grid cell {case.grid_cell or '-'}   zone {case.zone_name or '-'}",
             f"  opened     {_day(case.opened_at)}  last seen {_day(case.last_seen_at)}  seen on {case.observations} flight(s)",
@@ -252,3 +265,66 @@ def review_cmd(
             typer.echo(f"case {case_id}: already reviewed as {review.describe()}; nothing changed")
 
     guarded(run)
+
+
+@cases_app.command("add")
+def add_cmd(
+    category: Annotated[str, typer.Option("--category", help="Violation category: illegal_parking, street_vending, road_damage, exposed_garbage.")],
+    photo: Annotated[list[Path] | None, typer.Option("--photo", help="A phone photo with GPS (JPEG or HEIC); repeatable, one report each.")] = None,
+    point: Annotated[str | None, typer.Option("--point", help="The spot as LAT,LON (a hotline call, a map click).")] = None,
+    note: Annotated[str, typer.Option("--note", help="What the reporter said, kept in the case history.")] = "",
+    source: Annotated[str, typer.Option("--source", help="citizen or hotline.")] = "citizen",
+    reported_at: Annotated[str | None, typer.Option("--reported-at", help="When it was reported, ISO 8601 (default: the photo's time, else now).")] = None,
+    zones: Annotated[Path | None, typer.Option("--zones", help="Zones GeoJSON: grid cell and unit of the spot; spots far outside every zone are refused.")] = None,
+    max_outside_m: Annotated[float, typer.Option("--max-outside-m", min=0.0, help="With --zones: refuse spots farther than this from every zone.")] = 200.0,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a citizen or hotline report: a phone photo's GPS (EXIF, HEIC too) or a point opens a case,
+    or re-observes an open case of that category within the match radius. The photo is kept as the
+    case's first evidence; the next drone flight over the spot checks it (`patrol route` includes it).
+    A photo without GPS, or far outside every zone, is refused with the reason (exit 1, the others go on).
+    """
+
+    def run() -> int:
+        from patrol.cases.citizen import ReportInput, add_report
+        from patrol.cli.app import EXIT_INPUT_FAILED, EXIT_OK, err
+        from patrol.cli.route import parse_latlon
+        from patrol.errors import ConfigError, InputError
+        from patrol.zones import load_zones
+
+        if bool(photo) == (point is not None):
+            raise ConfigError("give --photo PHOTO... or --point LAT,LON (one of them)")
+        at = None
+        if reported_at is not None:
+            try:
+                at = datetime.fromisoformat(reported_at)
+            except ValueError as e:
+                raise ConfigError(f"--reported-at: expected ISO 8601 (2026-11-21T14:10:00+08:00), got {reported_at!r}") from e
+        zs = load_zones(zones)
+        latlon = parse_latlon(point, "--point") if point is not None else None
+        reports = ([ReportInput(category, source, lat_deg=latlon[0], lon_deg=latlon[1], note=note, reported_at=at)] if latlon
+                   else [ReportInput(category, source, photo=p, note=note, reported_at=at) for p in photo or []])
+        settings = load(config, {"store": {"url": db}} if db else None)
+        from patrol.store import open_store
+
+        done, failed = [], 0
+        with open_store(settings.store.url) as store:
+            for rep in reports:
+                try:
+                    done.append(add_report(store, settings, rep, zs, max_outside_m=max_outside_m))
+                except InputError as e:
+                    err(f"refused: {e}")
+                    failed += 1
+        if as_json:
+            typer.echo(json.dumps([{"case": r.case.as_dict(), "opened": r.opened, "source": r.report.source,
+                                    "report_id": r.report.report_id} for r in done], indent=2))
+        for r in done if not as_json else []:
+            c = r.case
+            verb = "opened" if r.opened else "re-observed"
+            typer.echo(f"case {c.case_id} {verb}: {c.category} at {c.lat_deg:.6f}, {c.lon_deg:.6f} ({r.report.source}; "
+                       f"unit {c.unit or '-'}, grid cell {c.grid_cell or '-'}) — {c.status}")
+        return EXIT_INPUT_FAILED if failed else EXIT_OK
+
+    raise typer.Exit(guarded(run))

@@ -108,18 +108,23 @@ def process(
         det = make_detector(detector, settings, list(flight))
         progress = StderrProgress() if progress_enabled() and not as_json else None
         from patrol.faults import StopFlag, stop_on_signals
+        from patrol.route.service import revisit_outcomes
 
         with open_store(settings.store.url, busy_timeout_s=settings.store.busy_timeout_s) as store, stop_on_signals(StopFlag()) as stop:
             summary = process_flight(list(flight), settings, store, det, out, zones=zs, progress=progress, stop=stop)
+            revisits = revisit_outcomes(store, summary.flight_id)
         for f in summary.failures:
             err(f"{f.path}: {f.reason}")
         for w in summary.warnings:
             err(f"warning: {w}")
         if as_json:
-            typer.echo(json.dumps(summary.as_dict(), indent=2))
+            typer.echo(json.dumps({**summary.as_dict(), "revisits": [
+                {"route_id": r.route_id, "route": r.route_name, "cases": [[c, o] for c, o in r.case_outcomes]} for r in revisits]}, indent=2))
         else:
             for line in summary.lines():
                 typer.echo(line)
+            for r in revisits:
+                typer.echo(f"  {r.line()}")
             typer.echo(f"  database: {settings.store.url}")
         return EXIT_INPUT_FAILED if summary.frames_failed else EXIT_OK
 

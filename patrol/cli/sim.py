@@ -43,6 +43,8 @@ def flight_cmd(
     yaw_noise: Annotated[float, typer.Option("--yaw-noise-deg", min=0.0, help="Yaw error written into the metadata (degrees, sigma).")] = 1.0,
     size_m: SizeOpt = 300.0,
     res_m: ResOpt = 0.03,
+    waypoints: Annotated[Path | None, typer.Option("--waypoints", help="Follow a route: one photo at each waypoint of a `patrol route` KMZ (or DJI WPML KMZ).")] = None,
+    image_px: Annotated[str | None, typer.Option("--image-px", help="Photo size WxH (default 4000x3000), e.g. 1200x900 for quick tests.")] = None,
 ) -> None:
     """Fly a drone over the synthetic city and write its photos with exact ground truth.
 
@@ -56,9 +58,23 @@ def flight_cmd(
         from patrol.errors import ConfigError
         from patrol.sim.flight import FlightSpec, run_flight
 
+        extra: dict = {}
+        if waypoints is not None:
+            from patrol.route.wpml import read_kmz
+
+            pts = read_kmz(waypoints).points
+            extra["waypoints"] = tuple((p.lat_deg, p.lon_deg, p.height_m, p.gimbal_pitch_deg if p.gimbal_pitch_deg is not None else -90.0)
+                                       for p in pts if "takePhoto" in p.actions)
+        if image_px is not None:
+            try:
+                w_px, h_px = (int(v) for v in image_px.lower().split("x"))
+            except ValueError as e:
+                raise ConfigError(f"--image-px: expected WxH such as 1200x900, got {image_px!r}") from e
+            extra["image_wh"] = (w_px, h_px)
         try:
-            spec = FlightSpec(seed=seed, frames=frames, scenario=scenario, path=path, altitude_m=altitude, pitch_deg=pitch,
-                              heading_deg=heading, gps_sigma_m=gps_noise, yaw_sigma_deg=yaw_noise, size_m=size_m, res_m=res_m)
+            spec = FlightSpec(seed=seed, frames=len(extra["waypoints"]) if "waypoints" in extra else frames, scenario=scenario,
+                              path="waypoints" if waypoints is not None else path, altitude_m=altitude, pitch_deg=pitch,
+                              heading_deg=heading, gps_sigma_m=gps_noise, yaw_sigma_deg=yaw_noise, size_m=size_m, res_m=res_m, **extra)
         except ValueError as e:
             raise ConfigError(str(e)) from e
         try:

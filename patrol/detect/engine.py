@@ -30,7 +30,7 @@ from patrol.detect.tiling import (
     shift_detections,
     tile_grid,
 )
-from patrol.errors import BadImage, GeometryError, InputError
+from patrol.errors import GeometryError, InputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 ROI_ZONE_KINDS = ("no_parking", "no_vending", "road", "sidewalk")  # grid cells cover the whole city

@@ -114,6 +114,7 @@ def review_marks(store: Any) -> dict[str, ReviewMark]:
 def case_row(
     case: Any, now: datetime, overdue_days: float, last_verdict: str | None = None, flight_names: dict[str, str] | None = None,
     review: ReviewMark | None = None,
+    source: str = "drone",
 ) -> CaseRow:
     """A Case record -> CaseRow (age from opened_at to ``now``)."""
     age = max(0.0, (now - case.opened_at).total_seconds() / 86400.0)
@@ -140,6 +141,7 @@ def case_row(
         confidence=case.score,
         evidence=ev,
         review=review,
+        source=source,
     )
 
 
@@ -153,9 +155,12 @@ def _last_verdicts(store: Any) -> dict[int, str]:
 def load_case_rows(store: Any, now: datetime, overdue_days: float, cases: Iterable[Any] | None = None) -> tuple[CaseRow, ...]:
     verdicts = _last_verdicts(store)
     names = {f.flight_id: f.name for f in store.list_flights()}
-    cases = store.list_cases() if cases is None else cases
+    cases = store.list_cases() if cases is None else list(cases)
     marks = review_marks(store)
-    return tuple(case_row(c, now, overdue_days, verdicts.get(c.case_id), names, marks.get(str(c.case_id))) for c in cases)
+    from patrol.store.revisits import case_sources
+
+    sources = case_sources(store, [c.case_id for c in cases])
+    return tuple(case_row(c, now, overdue_days, verdicts.get(c.case_id), names, marks.get(str(c.case_id)), sources[c.case_id]) for c in cases)
 
 
 def load_case_board(
@@ -302,6 +307,9 @@ def load_flight_report(
     notes = []
     if flight.status == "failed" and flight.error:
         notes.append("This flight did not finish: " + redact_paths(flight.error, roots))
+    from patrol.route.service import revisit_outcomes
+
+    notes += [o.line() for o in revisit_outcomes(store, flight_id)]  # which planned route this flight flew
     return FlightReportData(
         flight_id=flight_id,
         title=flight.name or flight_id,

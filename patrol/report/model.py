@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from pathlib import PurePosixPath, PureWindowsPath
 
 #: Case outcomes a flight can produce, in the order the summary shows them.
-FLIGHT_OUTCOMES: tuple[str, ...] = ("new", "still_present", "fixed", "inconclusive")
-VERDICTS: tuple[str, ...] = ("fixed", "still_present", "inconclusive")
+FLIGHT_OUTCOMES: tuple[str, ...] = ("new", "still_present", "fixed", "inconclusive", "not_found")
+VERDICTS: tuple[str, ...] = ("fixed", "still_present", "inconclusive", "not_found")  # not_found: citizen reports
 
 #: Colour per violation category (and per detector class for counted-only objects). Colour-blind
 #: friendly (Okabe-Ito); anything else is grey.
@@ -332,6 +332,7 @@ class CaseRow:
     confidence: float | None = None
     evidence: ImageRef | None = None
     review: ReviewMark | None = None
+    source: str = "drone"  # drone | citizen | hotline: who reported the case first
 
     def __post_init__(self) -> None:
         if not self.case_id:

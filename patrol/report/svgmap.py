@@ -23,7 +23,8 @@ ZONE_STYLE: dict[str, str] = {
     "sidewalk": "#56B4E9",
     "grid_cell": "#999999",
 }
-VERDICT_COLOURS: dict[str, str] = {"fixed": "#009E73", "still_present": "#D55E00", "inconclusive": "#777777"}
+VERDICT_COLOURS: dict[str, str] = {"fixed": "#009E73", "still_present": "#D55E00", "inconclusive": "#777777",
+                                   "not_found": "#56B4E9"}  # not_found: a report the drone did not see (not fixed)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from patrol.sim.layout import Layout
 from patrol.sim.truth import MIN_VISIBLE, Truth, TruthFrame, TruthObject, frame_labels, yolo_lines
 from patrol.sim.world import DEFAULT_ORIGIN, World, build_world, check_world_size, zones_geojson
 
-PATHS = ("lawnmower", "oblique", "street")
+PATHS = ("lawnmower", "oblique", "street", "waypoints")
 TAKEOFF_ELEVATION_M = 31.5  # ground height above the ellipsoid/sea level at the take-off point
 START_TIME = {"before": datetime(2026, 11, 20, 9, 30, 0), "after": datetime(2026, 11, 21, 14, 10, 0)}
 
@@ -49,8 +49,16 @@ class FlightSpec:
     jpeg_quality: int = 90
     origin_lat_deg: float = DEFAULT_ORIGIN[0]
     origin_lon_deg: float = DEFAULT_ORIGIN[1]
+    # path "waypoints": one photo at each (lat_deg, lon_deg, height_m above take-off, gimbal pitch
+    # deg), e.g. a `patrol route` KMZ read back (patrol.route.wpml.read_kmz); ``frames`` is ignored
+    waypoints: tuple[tuple[float, float, float, float], ...] = ()
 
     def __post_init__(self) -> None:
+        if (self.path == "waypoints") != bool(self.waypoints):
+            raise ValueError("path waypoints needs waypoints (and waypoints need path waypoints)")
+        for w in self.waypoints:
+            if not (-90 <= w[0] <= 90 and -180 <= w[1] <= 180 and 10.0 <= w[2] <= 500.0 and -90.0 <= w[3] <= -20.0):
+                raise ValueError(f"waypoint {w}: expected lat, lon, height 10..500 m, pitch -90..-20")
         if self.scenario not in ("before", "after"):
             raise ValueError(f"scenario must be before or after, got {self.scenario!r}")
         if self.path not in PATHS:
@@ -79,6 +87,8 @@ class FlightResult:
 def _nominal_pitch(spec: FlightSpec) -> float:
     if spec.pitch_deg is not None:
         return spec.pitch_deg
+    if spec.path == "waypoints":  # each waypoint has its own; the truth records the first
+        return spec.waypoints[0][3]
     return {"lawnmower": -90.0, "oblique": -60.0, "street": -65.0}[spec.path]
 
 
@@ -90,6 +100,8 @@ def plan_poses(spec: FlightSpec, layout: Layout) -> list[CameraPose]:
     heading = spec.heading_deg if spec.heading_deg is not None else (0.0 if spec.scenario == "before" else 90.0)
     if spec.path == "street":
         return _street(spec, layout, pitch, intr.fx_px)
+    if spec.path == "waypoints":
+        return _waypoints(spec)
     area = spec.size_m * 0.78
     n = spec.frames
     rows = max(1, round(math.sqrt(n / 1.6)))
@@ -124,6 +136,18 @@ def plan_poses(spec: FlightSpec, layout: Layout) -> list[CameraPose]:
             nn = a * ry + s * fy - dirn * fwd_off * fy
             poses.append(CameraPose(e, nn, alt, yaw, pitch, 0.0))
             k += 1
+    return poses
+
+
+def _waypoints(spec: FlightSpec) -> list[CameraPose]:
+    """A photo at each waypoint, heading north, the camera standing where the drone hovers."""
+    from patrol.geo.crs import LocalFrame
+
+    frame = LocalFrame(spec.origin_lat_deg, spec.origin_lon_deg)
+    poses = []
+    for lat, lon, height, pitch in spec.waypoints:
+        e, n = frame.to_local(lat, lon)
+        poses.append(CameraPose(float(e), float(n), float(height), 0.0, float(pitch), 0.0))
     return poses
 
 

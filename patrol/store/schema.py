@@ -175,4 +175,59 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX case_reviews_case ON case_reviews (case_id, review_id)",
         ],
     ),
+    (
+        # citizen / hotline reports (a case's source; the phone photo is its first evidence) and the
+        # revisit routes planned by `patrol route`, with the flights that flew them
+        "0003_reports_and_routes",
+        [
+            """
+            CREATE TABLE reports (
+                report_id {pk},
+                case_id {int} NOT NULL REFERENCES cases(case_id) ON DELETE CASCADE,
+                opened_case {int} NOT NULL,          -- 1: this report opened the case
+                source TEXT NOT NULL CHECK (source IN ('citizen', 'hotline')),
+                reported_at {ts} NOT NULL,
+                category TEXT NOT NULL,
+                lat_deg {real} NOT NULL,
+                lon_deg {real} NOT NULL,
+                photo TEXT,                          -- the phone photo's path; NULL for a point report
+                photo_sha256 TEXT,
+                note TEXT NOT NULL DEFAULT '',
+                flight_id TEXT NOT NULL REFERENCES flights(flight_id)  -- the report's own record
+            )
+            """,
+            "CREATE INDEX reports_case ON reports (case_id)",
+            "CREATE INDEX reports_photo ON reports (photo_sha256)",
+            """
+            CREATE TABLE routes (
+                route_id {pk},
+                name TEXT NOT NULL,                  -- the KMZ file name without extension
+                part {int} NOT NULL,
+                created_at {ts} NOT NULL,
+                path TEXT,
+                drone TEXT NOT NULL,
+                height_m {real} NOT NULL,
+                length_m {real} NOT NULL,
+                naive_length_m {real} NOT NULL,
+                waypoints {json} NOT NULL            -- [[index, lat, lon, height_m, pitch_deg, [case ids]], ...]
+            )
+            """,
+            """
+            CREATE TABLE route_cases (
+                route_id {int} NOT NULL REFERENCES routes(route_id) ON DELETE CASCADE,
+                case_id {int} NOT NULL REFERENCES cases(case_id) ON DELETE CASCADE,
+                waypoint_index {int} NOT NULL,
+                PRIMARY KEY (route_id, case_id)
+            )
+            """,
+            """
+            CREATE TABLE flight_routes (
+                flight_id TEXT NOT NULL REFERENCES flights(flight_id) ON DELETE CASCADE,
+                route_id {int} NOT NULL REFERENCES routes(route_id) ON DELETE CASCADE,
+                waypoints_seen {int} NOT NULL,
+                PRIMARY KEY (flight_id, route_id)
+            )
+            """,
+        ],
+    ),
 ]
