@@ -58,14 +58,17 @@ class RouteResult:
 
 
 def category_max_gsd_m(category: str, settings: Any) -> float:
-    """The coarsest GSD (m/px) at which a case of ``category`` can be checked: ``[cases]
-    max_verify_gsd_m``, finer when a detector class the rules map to this category is found at a
-    finer ``[detect] class_gsd_m``."""
-    gsd = float(settings.cases.max_verify_gsd_m)
-    for cls, kinds in settings.rules.rules.items():
-        if category in kinds.values() and cls in settings.detect.class_gsd_m:
-            gsd = min(gsd, float(settings.detect.class_gsd_m[cls]))
-    return gsd
+    """The coarsest GSD (m/px) at which a photo can check a case of ``category``: for every detector
+    class the rules map to this category, the finer of its verification gate (``[verify]
+    object_size_m / min_object_px``) and the scale it is detected at (``[detect] class_gsd_m``), so
+    the revisit photo can both re-detect and verify it. A category no rule produces (a citizen's
+    free-form one) gets the verification default, 5 cm/px."""
+    limits = [
+        min(settings.verify.max_gsd_m(cls), float(settings.detect.class_gsd_m.get(cls, float("inf"))))
+        for cls, kinds in settings.rules.rules.items()
+        if category in kinds.values()
+    ]
+    return min(limits) if limits else settings.verify.max_gsd_m("")
 
 
 def waiting_cases(store: Any, settings: Any, *, unit: str | None = None, category: str | None = None,

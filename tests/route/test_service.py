@@ -51,12 +51,17 @@ def test_waiting_cases_are_dispatched_and_reported(store) -> None:
 
 
 def test_category_gsd_from_the_settings() -> None:
-    assert category_max_gsd_m("illegal_parking", S) == 0.05  # vehicle class_gsd_m and max_verify_gsd_m
+    # vehicle: detected at 5 cm/px ([detect] class_gsd_m), verifiable at 4.5 m / 40 px = 11 cm/px
+    assert category_max_gsd_m("illegal_parking", S) == 0.05
+    assert category_max_gsd_m("road_damage", S) == pytest.approx(0.02)  # 0.5 m / 25 px
+    assert category_max_gsd_m("exposed_garbage", S) == pytest.approx(0.05)  # 1 m / 20 px
+    assert category_max_gsd_m("pothole_reported_by_phone", S) == 0.05  # no rule makes it: the default
     import dataclasses
 
     fine = dataclasses.replace(S, detect=dataclasses.replace(S.detect, class_gsd_m={"vehicle": 0.02}))
     assert category_max_gsd_m("illegal_parking", fine) == 0.02
-    assert category_max_gsd_m("road_damage", fine) == 0.05
+    coarse_gate = dataclasses.replace(S, verify=dataclasses.replace(S.verify, min_object_px={"vehicle": 150.0}))
+    assert category_max_gsd_m("illegal_parking", coarse_gate) == pytest.approx(0.03)  # 4.5 m / 150 px
 
 
 def _frame(store, flight_id: str, name: str, e: float, n: float) -> None:
