@@ -125,8 +125,10 @@ def scan_inbox(
     inbox: str | Path, *, now: float | None = None, min_age_s: float = 0.0
 ) -> tuple[list[InboxFolder], list[Path], list[FlightFailure]]:
     """(flight folders ready, oldest first; folders still being copied; problems, one line each:
-    an unreadable folder, a symlink loop). Hidden folders and folders without frames are ignored."""
-    root = Path(inbox)
+    an unreadable folder, a symlink loop). Hidden folders and folders without frames are ignored.
+    The inbox path is resolved once, so a relative inbox scans to the same absolute paths that
+    ``still_arriving`` looks at again (otherwise every folder would seem to be still arriving)."""
+    root = Path(inbox).resolve()
     if not root.is_dir():
         raise ConfigError(f"{root}: inbox folder does not exist")
     now = time.time() if now is None else now

@@ -281,3 +281,19 @@ def test_two_real_runs_at_once_process_each_frame_once(tmp_path):
         assert sorted(f.status for f in store.list_flights()) == ["done"] * 3
         # no zones: vendor stall, garbage and pothole are cases (vehicles only counted); opened once
         assert sorted(c.observations for c in store.list_cases()) == [3, 3, 3]
+
+
+def test_a_relative_inbox_path_is_processed_like_an_absolute_one(tmp_path, monkeypatch):
+    """`patrol nightly --inbox inbox` (relative) once left every folder "still arriving": the scan
+    kept relative file paths and the re-check before each flight used the resolved ones."""
+    now = time.time()
+    make_inbox(tmp_path, [("f1", 400), ("f2", 100)], now)
+    calls = []
+    monkeypatch.setattr(nightly, "process_flight", lambda paths, *a, **k: calls.append(Path(paths[0]).name) or fake_summary(Path(paths[0])))
+    monkeypatch.chdir(tmp_path)
+    with open_store(":memory:") as store:
+        res = run_nightly(Path("inbox"), Settings(), store, object())
+    assert calls == ["f1", "f2"]
+    assert [s.name for s in res.processed] == ["f1", "f2"]
+    assert res.waiting == ()
+    assert res.exit_code == 0
