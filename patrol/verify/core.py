@@ -407,7 +407,8 @@ def verify_images(
             ),
             crops(diff, dets_w),
         )
-    weak = _weak_evidence(detector is None and after_detections is None, method, class_name, after_box, after_camera, s)
+    weak = _weak_evidence(detector is None and after_detections is None, method, class_name, after_box, after_camera, s,
+                          before_gsd_m=gsd_b, object_size_m=(size * gsd_b) if gsd_b else None)
     d = decide(class_name, match, change, change_threshold=s.change_threshold, evidence=SpotEvidence(weak))
     ver = Verification(
         d.verdict,
@@ -423,22 +424,33 @@ def verify_images(
 
 
 def _weak_evidence(
-    no_detector: bool, method: str, class_name: str, after_box: Box | None, after_camera: Any, s: VerifySettings
+    no_detector: bool, method: str, class_name: str, after_box: Box | None, after_camera: Any, s: VerifySettings,
+    before_gsd_m: float | None = None, object_size_m: float | None = None,
 ) -> tuple[Inconclusive, str] | None:
-    """Why a clear-looking spot may not be called ``fixed`` (None: the evidence holds)."""
+    """Why a clear-looking spot may not be called ``fixed`` (None: the evidence holds).
+
+    The GSD gate: the object (its own size in the before frame when known, at least the class's
+    nominal size) must span ``min_object_px`` in the after frame, and the after frame may be at most
+    ``max_after_gsd_ratio`` coarser at the spot than the before frame that found it."""
     if no_detector:
         return Inconclusive.NO_DETECTOR, "no detector was run on the after image: a clear spot cannot be confirmed"
     if not method.startswith("features"):
         how = "the camera poses" if method == "geometry" else "the whole-image alignment"
         return Inconclusive.WEAK_REGISTRATION, f"the spot was aligned by {how} only (local features failed): too coarse to confirm it is clear"
-    limit = s.max_gsd_m(class_name)
+    limit = s.max_gsd_for_object_m(class_name, object_size_m)
     if after_box is not None:
         cx, cy = (after_box[0] + after_box[2]) / 2.0, (after_box[1] + after_box[3]) / 2.0
         gsd = _gsd(after_camera, cx, cy)
         if gsd is not None:
             if gsd > limit:
+                what = f"this {object_size_m:.1f} m {class_name}" if object_size_m and 100 * object_size_m >= 1 else f"a {class_name}"
                 return Inconclusive.GSD_TOO_COARSE, (
-                    f"the after frame sees the spot at {100 * gsd:.1f} cm/px, coarser than the {100 * limit:.1f} cm/px a {class_name} needs"
+                    f"the after frame sees the spot at {100 * gsd:.1f} cm/px, coarser than the {100 * limit:.1f} cm/px {what} needs"
+                )
+            if before_gsd_m and gsd > s.max_after_gsd_ratio * before_gsd_m:
+                return Inconclusive.GSD_TOO_COARSE, (
+                    f"the after frame sees the spot at {100 * gsd:.1f} cm/px, over {s.max_after_gsd_ratio:g}x coarser than the "
+                    f"{100 * before_gsd_m:.1f} cm/px of the frame that found it: the detector may no longer see it"
                 )
         else:
             need = s.min_object_px.get(class_name, 0.0)

@@ -61,16 +61,17 @@ def spot_view(camera: Any, east_m: float, north_m: float, margin_frac: float = 0
 
 def best_after_frame(
     metas: Sequence[Any], lat_deg: float, lon_deg: float, settings: Settings, max_gsd_m: float | None = None,
-    class_name: str | None = None,
+    class_name: str | None = None, object_size_m: float | None = None,
 ) -> Any | None:
     """The frame that shows the spot best: inside the frame, finest GSD at the spot, then nearest
     nadir; only frames at ``max_gsd_m`` or finer when given, and at the GSD ``class_name``'s objects
-    need (``[verify] object_size_m / min_object_px``) when given. None when no frame with a usable
-    pose sees it so."""
+    need (``[verify] object_size_m / min_object_px``, or the case's own ``object_size_m`` when it is
+    larger, see ``VerifySettings.max_gsd_for_object_m``) when given. None when no frame with a
+    usable pose sees it so."""
     best = spot_views(metas, lat_deg, lon_deg, settings)
     limit = math.inf if max_gsd_m is None else max_gsd_m
     if class_name is not None:
-        limit = min(limit, settings.verify.max_gsd_m(class_name))
+        limit = min(limit, settings.verify.max_gsd_for_object_m(class_name, object_size_m))
     for gsd, _, m in best:
         if gsd <= limit:
             return m
@@ -107,7 +108,8 @@ def sensitive_detector(detector: Any, settings: Settings) -> Any:
     from patrol.detect.onnx import OnnxDetector
 
     if isinstance(detector, OnnxDetector):
-        return OnnxDetector(detector.path, confidence=settings.verify.detect_confidence, iou=detector.iou)
+        return OnnxDetector(detector.path, confidence=settings.verify.detect_confidence, iou=detector.iou,
+                            spinning=getattr(detector, "spinning", True))
     return detector
 
 
@@ -247,8 +249,8 @@ def verify_case(
     before_meta = None
     if case.evidence_frame is not None:
         before_meta = frames.find(case.evidence_frame, [case.first_flight_id, case.last_flight_id])
+    max_gsd, object_m = None, None
     if after_meta is None:
-        max_gsd = None
         if before_meta is not None and case.evidence_bbox_xyxy_px is not None:
             from patrol.geo.crs import LocalFrame
 
@@ -261,16 +263,19 @@ def verify_case(
                 except GeometryError:
                     gsd_b = None
             max_gsd = settings.verify.max_after_gsd_ratio * gsd_b if gsd_b else None
-        after_meta = best_after_frame(after_frames, case.lat_deg, case.lon_deg, settings, max_gsd_m=max_gsd, class_name=case.class_name)
+            object_m = max(b[2] - b[0], b[3] - b[1]) * gsd_b if gsd_b else None
+        after_meta = best_after_frame(after_frames, case.lat_deg, case.lon_deg, settings, max_gsd_m=max_gsd,
+                                      class_name=case.class_name, object_size_m=object_m)
     if case.evidence_frame is None or case.evidence_bbox_xyxy_px is None:
         v = _inconclusive(Inconclusive.NO_BEFORE_IMAGE, "the case has no before evidence (frame and box)", **base)
     elif after_meta is None:
         views = spot_views(after_frames, case.lat_deg, case.lon_deg, settings)
-        limit = settings.verify.max_gsd_m(case.class_name)
+        limit = settings.verify.max_gsd_for_object_m(case.class_name, object_m)
         if views:
             v = _inconclusive(
                 Inconclusive.GSD_TOO_COARSE,
-                f"flight {flight_id} sees the spot at {100 * views[0][0]:.1f} cm/px at best; a {case.class_name} needs "
+                f"flight {flight_id} sees the spot at {100 * views[0][0]:.1f} cm/px at best; "
+                f"{'this ' + format(object_m, '.1f') + ' m ' if object_m else 'a '}{case.class_name} needs "
                 f"{100 * min(limit, max_gsd or math.inf):.1f} cm/px or finer to be verified",
                 **base,
             )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -132,6 +133,48 @@ def test_a_coarse_after_view_cannot_confirm_a_clear_spot() -> None:
     v = verify_images(before, after, BOX, "vehicle", NullDetector(), strict, before_camera=CAM_B, after_camera=CAM_A_REPORTED).verification
     assert v.verdict is Verdict.INCONCLUSIVE and v.inconclusive_reason is Inconclusive.GSD_TOO_COARSE
     assert "cm/px" in v.reasons[0]
+
+
+@pytest.mark.parametrize("size_m, verdict", [(2.4, Verdict.FIXED), (0.9, Verdict.INCONCLUSIVE)])
+def test_the_gsd_gate_uses_the_objects_own_size(size_m, verdict) -> None:
+    """Road damage needs 2 cm/px by its class (0.5 m / 25 px); the after frame here is 7.3 cm/px.
+    A 2.4 m damaged patch spans 33 px there, so its repair can be confirmed; a 0.9 m one spans 12 px
+    and cannot (the class limit would have refused both)."""
+    damage = GroundBox(2.0, 3.0, (size_m, size_m), (25, 25, 25), "road_damage")
+    before = render(draw_objects(ORTHO, [damage]), CAM_B)
+    box = project_box(CAM_B, damage)
+    after = _after([])
+    v = verify_images(before, after, box, "road_damage", NullDetector(), before_camera=CAM_B, after_camera=CAM_A_REPORTED).verification
+    assert v.verdict is verdict, v.reasons
+    if verdict is Verdict.INCONCLUSIVE:
+        assert v.inconclusive_reason is Inconclusive.GSD_TOO_COARSE
+        assert re.search(r"this (0\.9|1\.0) m road_damage needs", " ".join(v.reasons)), v.reasons
+
+
+def test_an_after_frame_much_coarser_than_the_finding_frame_cannot_confirm() -> None:
+    """The class limit alone would allow it (10 px a vehicle), but the after frame is over 2x coarser
+    than the 8 cm/px frame that found the car: a detector may simply no longer see it."""
+    import dataclasses
+
+    high = camera(east=3.0, north=-25.0, height=140.0, yaw=8.0, pitch=-70.0)
+    before = render(draw_objects(ORTHO, [CAR]), CAM_B)
+    after = _after([], cam=high)
+    loose = dataclasses.replace(VerifySettings(), min_object_px={"vehicle": 10.0}, blur_ratio=0.0)
+    v = verify_images(before, after, BOX, "vehicle", NullDetector(), loose, before_camera=CAM_B, after_camera=high).verification
+    assert v.verdict is Verdict.INCONCLUSIVE and v.inconclusive_reason is Inconclusive.GSD_TOO_COARSE, v.reasons
+    assert "2x coarser" in " ".join(v.reasons)
+    same = dataclasses.replace(loose, max_after_gsd_ratio=4.0)
+    v4 = verify_images(before, after, BOX, "vehicle", NullDetector(), same, before_camera=CAM_B, after_camera=high).verification
+    assert v4.inconclusive_reason is not Inconclusive.GSD_TOO_COARSE, v4.reasons
+
+
+def test_max_gsd_for_object() -> None:
+    s = VerifySettings()
+    assert s.max_gsd_for_object_m("road_damage") == pytest.approx(0.02)
+    assert s.max_gsd_for_object_m("road_damage", 1.5) == pytest.approx(0.06)  # 1.5 m / 25 px
+    assert s.max_gsd_for_object_m("road_damage", 0.2) == pytest.approx(0.02)  # never finer than the class
+    assert s.max_gsd_for_object_m("vehicle", 3.9) == pytest.approx(4.5 / 40)
+    assert s.max_gsd_for_object_m("vehicle", float("nan")) == pytest.approx(4.5 / 40)
 
 
 def test_object_covered_by_another_class_is_occluded() -> None:
