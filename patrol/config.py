@@ -8,6 +8,7 @@ and wrong types are a ConfigError naming the key, never silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -38,6 +39,12 @@ class DetectSettings:
     backend: str = "onnx"
     model: str = ""  # empty = the bundled model in models/
     confidence: float | None = None  # None = the model's operating point (ONNX metadata), else 0.5
+    # per-class operating confidence over the model's metadata (a number in `confidence` still wins
+    # for every class); see README "Operating points" for how the defaults were chosen
+    class_confidence: dict[str, float] = field(default_factory=dict)
+    # ONNX Runtime's worker threads busy-wait for work between runs by default: on a shared or
+    # small CPU that steals the cores from the thread doing the work (see scripts/bench_ort.py)
+    ort_spinning: bool = False
     iou: float = 0.5
     tile_px: int = 0  # 0 = the model's input size (native-resolution tiles)
     overlap_px: int = 64
@@ -157,7 +164,9 @@ class VerifySettings:
     )
     min_in_frame: float = 0.6  # share of the object that must be inside the after frame
     blur_ratio: float = 0.12  # after sharpness below this share of before's = too blurred to judge
-    max_after_gsd_ratio: float = 4.0  # skip after frames this much coarser than the before view
+    # an after frame may be at most this much coarser at the spot than the frame that found the
+    # object: coarser, a detector that found it then may miss it now (a false "fixed")
+    max_after_gsd_ratio: float = 2.0
     max_pose_only_diff: float = 5.0  # pose-only alignment: surroundings' median Lab distance above this = untrustworthy
     texture_weight: float = 0.0  # change also counts this x the change of local contrast (0 = colour only)
     local_ring: bool = False  # light and change reference: a ring one object size around the spot (False = whole crop)
@@ -173,6 +182,19 @@ class VerifySettings:
         if size is None or px is None or px <= 0:
             return 0.05
         return float(size) / float(px)
+
+    def max_gsd_for_object_m(self, class_name: str, object_size_m: float | None = None) -> float:
+        """The coarsest GSD (m/px) at which one case's object can be verified: it must span
+        ``min_object_px`` pixels there. ``object_size_m`` is the object's own size measured in the
+        frame that found it; an object larger than its class's nominal ``object_size_m`` (a 1.5 m
+        crack network against the 0.5 m of the class) is verifiable that much coarser, a smaller one
+        never finer than the class limit (the detector found it at its own GSD; the after frame is
+        held to that by ``max_after_gsd_ratio``)."""
+        limit = self.max_gsd_m(class_name)
+        px = self.min_object_px.get(class_name)
+        if object_size_m is None or px is None or px <= 0 or not (math.isfinite(object_size_m) and object_size_m > 0):
+            return limit
+        return max(limit, float(object_size_m) / float(px))
 
     def gsd_limits_m(self) -> dict[str, float]:
         """``max_gsd_m`` of every class in the tables."""

@@ -20,7 +20,8 @@ BUNDLED_MODEL = REPO_ROOT / "models" / "patrol.onnx"
 def _load_onnx(path: Path, s: DetectSettings) -> Detector:
     from patrol.detect.onnx import OnnxDetector
 
-    return OnnxDetector(path, confidence=s.confidence, iou=s.iou, threads=s.threads)
+    return OnnxDetector(path, confidence=s.confidence, iou=s.iou, threads=s.threads,
+                        class_confidence=s.class_confidence, spinning=s.ort_spinning)
 
 
 def _load_ultralytics(path: Path, s: DetectSettings) -> Detector:

@@ -185,3 +185,38 @@ def test_tile_px_from_metadata(tmp_path):
     assert plan_from_settings(DetectSettings(tile_px=128), det).tile_px == 128  # settings win
     plain = OnnxDetector(_synthetic_model(tmp_path / "p.onnx"), threads=1)
     assert plain.tile_px == 64
+
+
+@pytest.mark.parametrize(
+    "meta, class_confidence, expect",
+    [
+        # the model says garbage at 0.55 (0.6 passes); the config raises garbage to 0.7: only the vehicle is left
+        ({"patrol_confidence": '{"vehicle": 0.5, "garbage": 0.55}'}, {"garbage": 0.7}, ["vehicle"]),
+        # the config lowers the vehicle below its 0.95 metadata point; garbage keeps the metadata's 0.55
+        ({"patrol_confidence": '{"vehicle": 0.95, "garbage": 0.55}'}, {"vehicle": 0.8}, ["vehicle", "garbage"]),
+        ({}, {"vehicle": 0.95, "no_such_class": 0.1}, ["garbage"]),  # a class the model lacks is ignored
+    ],
+)
+def test_class_confidence_from_settings_over_the_metadata(tmp_path, meta, class_confidence, expect):
+    from patrol.config import DetectSettings
+    from patrol.detect import load_detector
+
+    p = _synthetic_model(tmp_path / "m.onnx", meta=meta)
+    det = load_detector(DetectSettings(model=str(p), threads=1, class_confidence=class_confidence))
+    assert [d.class_name for d in det.detect(np.zeros((64, 64, 3), np.uint8))] == expect
+    # an explicit [detect] confidence still wins for every class
+    det = load_detector(DetectSettings(model=str(p), threads=1, confidence=0.5, class_confidence=class_confidence))
+    assert [d.class_name for d in det.detect(np.zeros((64, 64, 3), np.uint8))] == ["vehicle", "garbage"]
+
+
+@pytest.mark.parametrize("spinning", [True, False])
+def test_ort_spinning_setting_gives_the_same_detections(tmp_path, spinning):
+    from patrol.config import DetectSettings
+    from patrol.detect import load_detector
+
+    p = _synthetic_model(tmp_path / "m.onnx")
+    det = load_detector(DetectSettings(model=str(p), ort_spinning=spinning))
+    assert det.spinning is spinning
+    if not spinning:
+        assert det.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert [d.class_name for d in det.detect(np.zeros((64, 64, 3), np.uint8))] == ["vehicle", "garbage"]
