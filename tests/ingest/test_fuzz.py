@@ -1,4 +1,5 @@
-"""Hostile or damaged input never crashes the readers: a FrameMeta / Telemetry, or an InputError."""
+"""Hostile or damaged input never crashes the readers: a FrameMeta / Telemetry for that file, or an
+InputError that names the file and the problem (never another exception)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hypothesis import strategies as st
 
 from patrol.errors import InputError
 from patrol.ingest import read_frame
+from patrol.ingest.frame import FrameMeta
 from patrol.ingest.srt import parse_srt
 from tests.ingest.jpeggen import ASCII, RATIONAL, build_tiff, dji_xmp, gps_entries, make_jpeg
 
@@ -17,6 +19,32 @@ SEED = make_jpeg(
     dji_xmp({"RelativeAltitude": "+98.9", "GimbalPitchDegree": "-90"}),
 )
 HEADER_END = SEED.find(b"\xff\xda")
+
+
+def read_or_error(p) -> FrameMeta | None:
+    """read_frame's contract on any file: a FrameMeta for that file, or an InputError whose message
+    starts with the file's path and says what is wrong. Any other exception fails the test."""
+    try:
+        meta = read_frame(p)
+    except InputError as e:
+        assert e.path == str(p), f"error names {e.path!r}, not the file"
+        assert str(e).startswith(f"{p}: ") and e.reason.strip(), f"error does not name the file and the problem: {e}"
+        return None
+    assert isinstance(meta, FrameMeta) and meta.path == str(p)
+    assert meta.size_wh is None or (meta.size_wh[0] > 0 and meta.size_wh[1] > 0), meta.size_wh
+    return meta
+
+
+def test_seed_parses(tmp_path):
+    """The undamaged seed reads, so the fuzz test below starts from a valid photo (not from one
+    that always fails)."""
+    p = tmp_path / "seed.jpg"
+    p.write_bytes(SEED)
+    meta = read_or_error(p)
+    assert meta is not None
+    assert (meta.make, meta.model) == ("DJI", "FC220")
+    assert meta.lat_deg == pytest.approx(53.9) and meta.lon_deg == pytest.approx(27.5)
+    assert meta.rel_alt_m == pytest.approx(98.9) and meta.gimbal_pitch_deg == pytest.approx(-90.0)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -30,10 +58,7 @@ def test_damaged_jpeg_header(tmp_path, data):
         buf = buf[: data.draw(st.integers(0, len(buf)))]
     p = tmp_path / "fuzz.jpg"
     p.write_bytes(bytes(buf))
-    try:
-        read_frame(p)
-    except InputError:
-        pass
+    read_or_error(p)
 
 
 SRT_TOKENS = st.sampled_from([
@@ -48,7 +73,8 @@ SRT_TOKENS = st.sampled_from([
 def test_random_srt_text(text):
     try:
         t = parse_srt(text, "fuzz.SRT")
-    except InputError:
+    except InputError as e:
+        assert e.path == "fuzz.SRT" and str(e).startswith("fuzz.SRT: "), str(e)
         return
     for s in t.samples:
         assert s.lat_deg is None or (-90 <= s.lat_deg <= 90 and s.lat_deg != 0)
@@ -58,8 +84,4 @@ def test_random_srt_text(text):
 def test_truncated_heic(tmp_path, data):
     p = tmp_path / "x.heic"
     p.write_bytes(data)
-    try:
-        meta = read_frame(p)
-    except InputError:
-        return
-    assert meta.size_wh is None or meta.size_wh[0] > 0
+    read_or_error(p)
