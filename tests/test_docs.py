@@ -23,8 +23,37 @@ def _commands(group, prefix: str = "") -> list[tuple[str, object]]:
 COMMANDS = _commands(typer.main.get_command(app))
 
 
-def test_there_are_commands() -> None:
-    assert len(COMMANDS) >= 1
+def _documented_invocations(readme: str) -> list[list[str]]:
+    """The command words of every `patrol ...` the README shows (inline code or a code-block line):
+    lower-case words up to the first argument, option or placeholder."""
+    spans = re.findall(r"`patrol ([^`]*)`", readme) + re.findall(r"^patrol (.*)$", readme, flags=re.M)
+    out = []
+    for span in spans:
+        words = []
+        for tok in span.split():
+            if not re.fullmatch(r"[a-z][a-z0-9-]*", tok):
+                break
+            words.append(tok)
+        if words:
+            out.append(words)
+    return out
+
+
+def test_every_documented_command_exists() -> None:
+    """The other direction: each command the README shows is a real command (a group's subcommand
+    included), so COMMANDS is the whole command tree and the README names no removed command."""
+    by_name = dict(COMMANDS)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    invocations = _documented_invocations(readme)
+    assert len(invocations) >= 20, "the README shows fewer patrol commands than expected: is the parse broken?"
+    unknown = set()
+    for words in invocations:
+        cmd = by_name.get(words[0])
+        if cmd is None:
+            unknown.add(words[0])
+        elif hasattr(cmd, "commands") and len(words) > 1 and f"{words[0]} {words[1]}" not in by_name:
+            unknown.add(f"{words[0]} {words[1]}")
+    assert unknown == set(), f"README.md shows commands the CLI does not have: {sorted(unknown)}"
 
 
 def test_every_command_has_help() -> None:
