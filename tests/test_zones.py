@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -183,7 +184,17 @@ def test_check_rules(rules, message):
 
 
 def test_kinds_documented():
-    assert set(ZONE_KINDS) == {"road", "sidewalk", "no_parking", "no_vending", "grid_cell"}
+    """The README's list of zone kinds is exactly what parse_zones accepts, and each documented kind
+    loads as a zone of that kind."""
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    sentence = readme.split("`properties.kind` is", 1)[1].split("`properties.name`", 1)[0]
+    documented = re.findall(r"`(\w+)`", sentence)
+    assert sorted(documented) == sorted(ZONE_KINDS)
+    for i, kind in enumerate(documented):
+        zones = parse_zones(fc(feat(square(LON0 + i * D, LAT0), kind=kind, name=f"z{i}", unit="U")))
+        assert [z.kind for z in zones.zones] == [kind]
 
 
 @pytest.mark.parametrize(
