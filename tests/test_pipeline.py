@@ -233,7 +233,7 @@ FLAT = {"vehicle": 0.0, "vendor_stall": 0.0, "road_damage": 0.0, "garbage": 0.0}
 
 @pytest.fixture(scope="module")
 def sim_flights(tmp_path_factory):
-    sim = pytest.importorskip("patrol.sim.flight", reason="patrol.sim not installed")
+    from patrol.sim import flight as sim
     root = tmp_path_factory.mktemp("sim")
     out = {}
     for scenario in ("before", "after"):

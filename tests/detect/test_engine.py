@@ -165,7 +165,7 @@ def test_expand_paths(tmp_path):
 
 
 def test_roi_zones_project_into_a_nadir_frame():
-    geo = pytest.importorskip("patrol.geo.camera")
+    from patrol.geo import camera as geo
     from shapely.geometry import box
 
     from patrol.geo.crs import LocalFrame

@@ -71,7 +71,7 @@ def test_mavic_pro_table_agrees_with_35mm_equivalent():
 
 def test_nadir_gsd_formula_on_real_dji_photo():
     """GSD = sensor_width x height / (focal x image_width), through the geometry module."""
-    geo = pytest.importorskip("patrol.geo.camera")
+    from patrol.geo import camera as geo
     from patrol.geo.crs import LocalFrame
     from patrol.ingest import read_frame
     from tests.conftest import shared_path
