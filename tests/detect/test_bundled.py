@@ -1,4 +1,4 @@
-"""The bundled model (models/patrol.onnx) through the production path; skipped until it is built."""
+"""The bundled model (models/patrol.onnx, committed) through the production path; it missing is a failure."""
 
 from __future__ import annotations
 

@@ -36,13 +36,13 @@ def test_bundled_pt_and_onnx_are_the_same_model():
     from patrol.detect.onnx import OnnxDetector
     from tests.conftest import shared_path
 
+    pt, onnx_path = REPO / "models" / "patrol.pt", REPO / "models" / "patrol.onnx"
+    missing = [p.name for p in (pt, onnx_path) if not p.is_file()]
+    assert not missing, f"committed model(s) missing from models/: {missing}; restore them (git checkout -- models/)"
     pytest.importorskip("ultralytics")
-    pt = REPO / "models" / "patrol.pt"
-    if not pt.is_file():
-        pytest.skip("models/patrol.pt is not in this checkout")
     frame = cv2.imread(str(shared_path("aerial-cars", "DJI-00760-00001.jpg")))
     tile = np.ascontiguousarray(frame[300:620, 800:1120])
-    a = OnnxDetector(REPO / "models" / "patrol.onnx", confidence=0.3, iou=0.5, threads=1).detect(tile)
+    a = OnnxDetector(onnx_path, confidence=0.3, iou=0.5, threads=1).detect(tile)
     b = ul.load(pt, confidence=0.3, iou=0.5, imgsz=320).detect(tile)
     assert a, "the bundled model found nothing on a street with cars"
     assert [d.class_name for d in a] == [d.class_name for d in b]
