@@ -61,7 +61,7 @@ def bundled():
     from patrol.detect.registry import model_path
 
     if not model_path(Settings().detect).is_file():
-        pytest.skip(f"bundled model not built yet: {model_path(Settings().detect)}")
+        pytest.fail(f"bundled model missing: {model_path(Settings().detect)} is committed; restore it (git checkout -- models/)")
 
 
 def test_the_pairs_are_real_hover_pairs(score_pairs) -> None:

@@ -143,7 +143,7 @@ def bundled():
 
     settings = Settings()
     if not model_path(settings.detect).is_file():
-        pytest.skip(f"bundled model not built yet: {model_path(settings.detect)}")
+        pytest.fail(f"bundled model missing: {model_path(settings.detect)} is committed; restore it (git checkout -- models/)")
     return load_detector(settings.detect)
 
 
