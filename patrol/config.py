@@ -39,8 +39,8 @@ class DetectSettings:
     backend: str = "onnx"
     model: str = ""  # empty = the bundled model in models/
     confidence: float | None = None  # None = the model's operating point (ONNX metadata), else 0.5
-    # per-class operating confidence over the model's metadata (a number in `confidence` still wins
-    # for every class); see README "Operating points" for how the defaults were chosen
+    # per-class operating confidence over the model's own (ONNX metadata, or its MODEL.operating.json
+    # beside it); a number in `confidence` still wins for every class
     class_confidence: dict[str, float] = field(default_factory=dict)
     # ONNX Runtime's worker threads busy-wait for work between runs by default: on a shared or
     # small CPU that steals the cores from the thread doing the work (see scripts/bench_ort.py)

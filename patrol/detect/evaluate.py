@@ -447,7 +447,8 @@ def evaluate_model(
 ) -> EvalReport:
     """Load the detector the settings name (at a low score floor), run production tiling (no ROI:
     labels cover the whole image) on ``data_dir``, and score at the operating confidence:
-    ``settings.detect.confidence`` when set, else the model's own per-class operating point."""
+    ``settings.detect.confidence`` when set, else ``[detect] class_confidence`` for the classes it
+    names, else the model's own per-class operating point."""
     from dataclasses import replace
 
     from patrol.detect.engine import frame_gsd_m, plan_from_settings, run_tiles
@@ -458,7 +459,7 @@ def evaluate_model(
     floor = EVAL_SCORE_FLOOR if s.confidence is None else min(EVAL_SCORE_FLOOR, s.confidence)
     det = load_detector(replace(s, confidence=floor))
     names = tuple(getattr(det, "class_names", ()) or CLASSES)
-    operating = class_thresholds(names, s.confidence, getattr(det, "model_confidence", None))
+    operating = class_thresholds(names, s.confidence, getattr(det, "model_confidence", None), s.class_confidence)
     plan = plan_from_settings(s, det)
 
     def detect(image: np.ndarray, path: Path) -> Sequence[Detection]:

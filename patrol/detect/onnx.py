@@ -175,6 +175,31 @@ def parse_operating_confidence(meta: dict[str, str], names: tuple[str, ...]) -> 
     return out
 
 
+def operating_sidecar(model: Path) -> tuple[dict[str, float], str] | None:
+    """Operating points recalibrated after training, in ``MODEL.operating.json`` beside the model
+    (``scripts/operating_points.py`` writes it): ``{"model_sha256": ..., "confidence": {class: c}}``.
+    Used only when the hash is the model file's own (a replaced model keeps its metadata's points);
+    returns (confidence per class, a line saying where they came from) or None."""
+    side = model.with_name(model.stem + ".operating.json")
+    if not side.is_file():
+        return None
+    import hashlib
+
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+        conf = {str(k): float(v) for k, v in dict(data["confidence"]).items()}
+        want = str(data["model_sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelError(f"{side}: not a valid operating-point file: {e}") from e
+    h = hashlib.sha256()
+    with open(model, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    if h.hexdigest() != want:
+        return None
+    return conf, f"{side.name}: {data.get('chosen_by', 'recalibrated')}"
+
+
 def class_thresholds(
     names: tuple[str, ...], confidence: float | None, model_confidence: dict[str, float] | None,
     class_confidence: Mapping[str, float] | None = None,
@@ -251,6 +276,11 @@ class OnnxDetector:
             names = tuple(f"class_{i}" for i in range(nc)) if nc else ()
         self.class_names: tuple[str, ...] = names
         self.model_confidence = parse_operating_confidence(meta, names)
+        self.operating_source = "ONNX metadata" if self.model_confidence else "none (0.5)"
+        side = operating_sidecar(self.path)
+        if side is not None:  # recalibrated points beside the model win over its metadata
+            self.model_confidence = {**(self.model_confidence or {}), **{k: v for k, v in side[0].items() if k in names}}
+            self.operating_source = side[1]
         try:  # the tile size the model was trained on (``patrol train``), else its input size
             self.tile_px = int(meta.get("patrol_tile_px") or 0) or self.input_wh[0]
         except ValueError:

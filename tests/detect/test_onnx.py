@@ -215,8 +215,56 @@ def test_ort_spinning_setting_gives_the_same_detections(tmp_path, spinning):
     from patrol.detect import load_detector
 
     p = _synthetic_model(tmp_path / "m.onnx")
-    det = load_detector(DetectSettings(model=str(p), ort_spinning=spinning))
+    det = load_detector(DetectSettings(model=str(p), ort_spinning=spinning, class_confidence={}))
     assert det.spinning is spinning
     if not spinning:
         assert det.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert [d.class_name for d in det.detect(np.zeros((64, 64, 3), np.uint8))] == ["vehicle", "garbage"]
+
+
+def _sidecar(model, conf, sha=None):
+    import hashlib
+    import json
+
+    side = model.with_name(model.stem + ".operating.json")
+    side.write_text(json.dumps({"model_sha256": sha or hashlib.sha256(model.read_bytes()).hexdigest(),
+                                "confidence": conf, "chosen_by": "test"}))
+    return side
+
+
+def test_operating_sidecar_beside_the_model_wins_over_its_metadata(tmp_path):
+    from patrol.config import DetectSettings
+    from patrol.detect import load_detector
+
+    p = _synthetic_model(tmp_path / "m.onnx", meta={"patrol_confidence": '{"vehicle": 0.5, "garbage": 0.55}'})
+    _sidecar(p, {"garbage": 0.7})
+    det = load_detector(DetectSettings(model=str(p), threads=1))
+    assert det.thresholds == {"vehicle": 0.5, "garbage": 0.7} and "m.operating.json" in det.operating_source
+    assert [d.class_name for d in det.detect(np.zeros((64, 64, 3), np.uint8))] == ["vehicle"]  # garbage 0.6 < 0.7
+    # the config's class_confidence still wins over the sidecar
+    det = load_detector(DetectSettings(model=str(p), threads=1, class_confidence={"garbage": 0.5}))
+    assert [d.class_name for d in det.detect(np.zeros((64, 64, 3), np.uint8))] == ["vehicle", "garbage"]
+
+
+def test_operating_sidecar_for_another_model_file_is_ignored_and_a_bad_one_is_an_error(tmp_path):
+    from patrol.detect.onnx import OnnxDetector
+
+    p = _synthetic_model(tmp_path / "m.onnx", meta={"patrol_confidence": '{"vehicle": 0.5, "garbage": 0.55}'})
+    side = _sidecar(p, {"garbage": 0.7}, sha="0" * 64)  # written for another model: the metadata's points stay
+    det = OnnxDetector(p, threads=1)
+    assert det.thresholds["garbage"] == 0.55 and det.operating_source == "ONNX metadata"
+    side.write_text("{not json")
+    with pytest.raises(ModelError, match="not a valid operating-point file"):
+        OnnxDetector(p, threads=1)
+
+
+def test_the_committed_operating_points_are_for_the_committed_model():
+    """models/patrol.operating.json must be bound to models/patrol.onnx (re-run scripts/operating_points.py
+    --write after replacing the model: a stale file would silently fall back to the metadata's points)."""
+    from patrol.detect.registry import BUNDLED_MODEL, load_detector
+    from patrol.config import DetectSettings
+
+    assert BUNDLED_MODEL.with_name("patrol.operating.json").is_file()
+    det = load_detector(DetectSettings())
+    assert "patrol.operating.json" in det.operating_source
+    assert det.thresholds["road_damage"] == 0.75 and det.thresholds["vendor_stall"] == 0.85
