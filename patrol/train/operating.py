@@ -67,7 +67,11 @@ def choose_operating_points(
     max_false_alarms_per_100: float = 2.0,
     min_real_boxes: int = 5,
     fallback: float = 0.5,
+    synthetic_floor: float = 0.5,
 ) -> dict[str, OperatingPoint]:
+    """``synthetic_floor``: a class chosen on synthetic val only never goes below it. A few dozen
+    synthetic crops put the best F1 at any low score (0.05 was seen after a short fine-tune), and such a
+    point floods real flights with cases; real negatives may raise it further, never lower it."""
     out: dict[str, OperatingPoint] = {}
     for c in classes:
         real = [p for s, ps in pairs_by_source.items() if c in LABELLED_CLASSES.get(s, ()) for p in ps]
@@ -80,6 +84,9 @@ def choose_operating_points(
         elif sim and any(b.class_name == c for _, t in sim for b in t):
             conf = score_class(sim, c).confidence
             how = "best F1 on synthetic val (no real labelled examples: never validated on real footage)"
+            if conf < synthetic_floor:
+                how += f"; {conf:.2f} there, held at the floor {synthetic_floor:.2f} for classes without real val"
+                conf = synthetic_floor
         else:
             conf, how = fallback, "no val examples: default"
         if negatives:

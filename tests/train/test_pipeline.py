@@ -82,6 +82,11 @@ def test_operating_points_from_real_val_and_false_alarm_bound() -> None:
     assert strict["garbage"].confidence == pytest.approx(0.75) and strict["garbage"].false_alarms == 0
     assert "raised from 0.60" in strict["garbage"].chosen_on
     assert raise_for_false_alarms(streets, "road_damage", 0.1, 0.0) == pytest.approx(0.55)
+    # a synthetic-only class whose best F1 sits at a low score is held at the floor
+    weak = [([_d((0, 0, 20, 20), "garbage", 0.1)], (pile,)) for _ in range(4)]
+    low = choose_operating_points({"sim": weak}, ("garbage",))["garbage"]
+    assert low.confidence == pytest.approx(0.5) and "floor" in low.chosen_on
+    assert choose_operating_points({"sim": weak}, ("garbage",), synthetic_floor=0.05)["garbage"].confidence < 0.5
 
 
 def test_judgements_follow_numbers_and_data(tmp_path) -> None:
