@@ -140,6 +140,9 @@ def feature_homography(
         return FeatureMatch(None, len(good), 0, f"{len(good)} {kind} matches pass the ratio test (need {min_inliers})")
     pb = np.float32([kb[m.queryIdx].pt for m in good])
     pa = np.float32([ka[m.trainIdx].pt for m in good])
+    # RANSAC draws from OpenCV's global random state: seed it, so that one pair of images always
+    # registers the same way, whatever ran before in this process (a verdict must not depend on that)
+    cv2.setRNGSeed(0)
     h, inl = cv2.findHomography(pb, pa, cv2.RANSAC, ransac_px, maxIters=2000, confidence=0.995)
     n_in = int(inl.sum()) if inl is not None else 0
     if h is None or n_in < min_inliers or n_in < min_inlier_ratio * len(good):
