@@ -152,13 +152,13 @@ def main() -> int:
         "class_confidence": {c: chosen[c] for c in RAISED if c in chosen},
     }
     if args.write:
-        import hashlib
+        from patrol.detect.onnx import file_sha256
 
         side = model_file.with_name(model_file.stem + ".operating.json")
         held = {r["class"]: r["held_out_fa_per_100"] for r in rows if r["which"] == "chosen" and r["class"] in RAISED}
         side.write_text(json.dumps({
             "model": model_file.name,
-            "model_sha256": hashlib.sha256(model_file.read_bytes()).hexdigest(),
+            "model_sha256": file_sha256(model_file),
             "confidence": out["class_confidence"],
             "chosen_by": (f"raised until false alarms on {out['frames']['tune']} real street frames were at most "
                           f"{args.max_per_100:g} per 100 (scripts/operating_points.py); held out "

@@ -9,6 +9,8 @@ session, tested on synthetic arrays.
 from __future__ import annotations
 
 import ast
+import functools
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -175,6 +177,22 @@ def parse_operating_confidence(meta: dict[str, str], names: tuple[str, ...]) -> 
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, computed once per (path, size, mtime) in a process: a flight opens the model
+    twice (detection and the verification re-run), and a 44 MB hash is not free."""
+    st = path.stat()
+    return _sha256(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
 def operating_sidecar(model: Path) -> tuple[dict[str, float], str] | None:
     """Operating points recalibrated after training, in ``MODEL.operating.json`` beside the model
     (``scripts/operating_points.py`` writes it): ``{"model_sha256": ..., "confidence": {class: c}}``.
@@ -183,19 +201,13 @@ def operating_sidecar(model: Path) -> tuple[dict[str, float], str] | None:
     side = model.with_name(model.stem + ".operating.json")
     if not side.is_file():
         return None
-    import hashlib
-
     try:
         data = json.loads(side.read_text(encoding="utf-8"))
         conf = {str(k): float(v) for k, v in dict(data["confidence"]).items()}
         want = str(data["model_sha256"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ModelError(f"{side}: not a valid operating-point file: {e}") from e
-    h = hashlib.sha256()
-    with open(model, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    if h.hexdigest() != want:
+    if file_sha256(model) != want:
         return None
     return conf, f"{side.name}: {data.get('chosen_by', 'recalibrated')}"
 
@@ -256,7 +268,6 @@ class OnnxDetector:
         if not spinning:  # idle worker threads sleep instead of busy-waiting (shared or small CPUs)
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.spinning = spinning
-        self.class_confidence = dict(class_confidence or {})
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
